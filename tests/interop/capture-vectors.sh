@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# capture-vectors.sh [RUNDIR]            capture real BGP messages and write tests/vectors/real/*.hex
+# capture-vectors.sh --from-pcap PCAP    only re-extract the vectors from an earlier capture
+#
+# gobgpd plays the speaker (NET.1:PORT, AS 65000, graceful restart on so it sends End-of-RIB) and peers
+# with four real implementations, each on its own loopback address (lib.sh, configs/):
+#   BIRD 2 NET.2 AS 65001 (eBGP) | GoBGP NET.3 AS 65002 (eBGP) | FRR NET.4 AS 65003 (eBGP)
+#   ExaBGP NET.5 AS 65000 (iBGP, so LOCAL_PREF is sent both ways)
+# tshark records everything on lo (capture filter: those addresses only). The speaker announces IPv4/IPv6
+# unicast routes (communities, large communities, MED, LOCAL_PREF) and FlowSpec rules (v4, v6, VPN v4/v6);
+# BIRD, FRR, ExaBGP and the GoBGP peer announce their own; then withdraws, ROUTE-REFRESH from every
+# implementation, and session shutdowns (NOTIFICATION Cease). Every process started here is stopped by PID.
+# The TCP streams are reassembled per direction and split into BGP messages, which are written to
+# OUT/<impl>-<type>.hex (see tests/vectors/real/README.md).
+# Environment: NET [127.0.50] (addresses NET.1-NET.5), PORT [179] (BGP port of all five),
+#   OUT [tests/vectors/real], SETTLE [3] (seconds to let each phase settle).
+# Needs root and the packages of tests/interop/install.sh. Exits non-zero if an implementation sent no OPEN.
+set -u   # no pipefail: "grep -q" closes pipes early
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/lib.sh"
+
+NET=${NET:-127.0.50}
+PORT=${PORT:-179}
+OUT=${OUT:-$ROOT/tests/vectors/real}
+SETTLE=${SETTLE:-3}
+export SPEAKER_ADDR=$NET.1 SPEAKER_AS=65000 SPEAKER_PORT=$PORT SPEAKER_API=$NET.1:50051
+BIRD_ADDR=$NET.2 GOBGP_ADDR=$NET.3 FRR_ADDR=$NET.4 EXA_ADDR=$NET.5
+BIRD_AS=65001 GOBGP_AS=65002 FRR_AS=65003 EXA_AS=65000
+GOBGP_PEER_API=$GOBGP_ADDR:50051
+
+PCAP_IN=""
+if [ "${1:-}" = --from-pcap ]; then
+  PCAP_IN=${2:?usage: $0 --from-pcap PCAP}
+  RUNDIR=$(mktemp -d /tmp/prefixd-vectors.XXXXXX)
+else
+  RUNDIR=${1:-$(mktemp -d /tmp/prefixd-vectors.XXXXXX)}
+fi
+mkdir -p "$RUNDIR"; RUNDIR=$(cd "$RUNDIR" && pwd)
+echo "rundir: $RUNDIR"
+
+# ---- versions (for the file headers) ----
+pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
+V_GOBGP="GoBGP $(gobgpd --version 2>&1 | awk '{print $NF; exit}') (Debian gobgpd $(pkgver gobgpd))"
+V_BIRD="BIRD $(bird --version 2>&1 | awk '{print $NF; exit}') (Debian bird2 $(pkgver bird2))"
+V_FRR="FRR bgpd $(/usr/lib/frr/bgpd --version 2>&1 | awk '/version/ {print $NF; exit}') (Debian frr $(pkgver frr))"
+V_EXA="ExaBGP $(exabgp --version 2>&1 | awk -F': *' '/ExaBGP/ {print $2; exit}') (Debian exabgp $(pkgver exabgp))"
+V_TSHARK="TShark $(tshark --version 2>&1 | awk '{print $3; exit}')"
+
+capture() {
+  [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
+  for c in gobgpd gobgp bird birdc /usr/lib/frr/bgpd vtysh exabgp tshark text2pcap python3 ss; do
+    command -v "$c" >/dev/null || { echo "missing $c: run tests/interop/install.sh" >&2; exit 1; }
+  done
+  ports_free "$SPEAKER_ADDR:$PORT" "$BIRD_ADDR:$PORT" "$GOBGP_ADDR:$PORT" "$FRR_ADDR:$PORT" "$EXA_ADDR:$PORT" \
+    "$SPEAKER_API" "$GOBGP_PEER_API" || exit 1
+
+  cleanup() {
+    stop_pid "$RUNDIR/speaker.pid"
+    for p in bird gobgp frr exabgp; do peer_stop "$p" "$RUNDIR"; done
+    stop_pid "$RUNDIR/tshark.pid"
+  }
+  trap cleanup EXIT
+
+  local hosts="host $SPEAKER_ADDR or host $BIRD_ADDR or host $GOBGP_ADDR or host $FRR_ADDR or host $EXA_ADDR"
+  tshark -i lo -f "tcp and ($hosts)" -w "$RUNDIR/cap.pcapng" -q 2>"$RUNDIR/tshark.err" &
+  echo $! > "$RUNDIR/tshark.pid"
+  wait_for 15 grep -q Capturing "$RUNDIR/tshark.err" || { echo "tshark did not start" >&2; cat "$RUNDIR/tshark.err" >&2; exit 1; }
+
+  # ExaBGP API process: once the trigger file exists, asks ExaBGP for ROUTE-REFRESH and route changes.
+  cat > "$RUNDIR/exabgp-api.sh" <<EOF
+#!/bin/sh
+i=0
+while [ ! -e "$RUNDIR/exabgp.trigger" ] && [ \$i -lt 1800 ]; do sleep 0.1; i=\$((i + 1)); done
+if [ -e "$RUNDIR/exabgp.trigger" ]; then
+  echo "announce route-refresh ipv4 unicast"
+  echo "announce route-refresh ipv6 unicast"
+  echo "announce route-refresh ipv4 flow"
+  echo "announce route 198.51.102.0/24 next-hop 192.0.2.5 origin egp as-path [ 65100 65101 ] atomic-aggregate aggregator ( 65100:192.0.2.100 ) community [ no-export ]"
+  echo "announce flow route { match { destination 2001:db8:a::/48/0; source 2001:db8:b::/48/0; next-header tcp; flow-label >100&<2000; } then { redirect 65000:1000; } }"
+  sleep 1
+  echo "withdraw route 198.51.100.0/24 next-hop 192.0.2.5"
+  echo "withdraw flow route { match { destination 203.0.113.5/32; protocol udp; source-port =53; } then { rate-limit 9600; } }"
+fi
+exec cat >/dev/null
+EOF
+  chmod 700 "$RUNDIR/exabgp-api.sh"
+
+  SPEAKER_GR=1 speaker_gobgp_start "$RUNDIR" "$BIRD_ADDR:$BIRD_AS:$PORT" "$GOBGP_ADDR:$GOBGP_AS:$PORT" \
+    "$FRR_ADDR:$FRR_AS:$PORT" "$EXA_ADDR:$EXA_AS:$PORT" || { echo "cannot start the gobgpd speaker" >&2; exit 1; }
+  PEER_ADDR=$BIRD_ADDR PEER_AS=$BIRD_AS PEER_PORT=$PORT peer_start bird "$RUNDIR" || exit 1
+  PEER_ADDR=$GOBGP_ADDR PEER_AS=$GOBGP_AS PEER_PORT=$PORT GOBGP_API=$GOBGP_PEER_API peer_start gobgp "$RUNDIR" || exit 1
+  PEER_ADDR=$FRR_ADDR PEER_AS=$FRR_AS PEER_PORT=$PORT FRR_ORIGINATE=1 peer_start frr "$RUNDIR" || exit 1
+  PEER_ADDR=$EXA_ADDR PEER_AS=$EXA_AS PEER_PORT=$PORT EXABGP_PROCESS=$RUNDIR/exabgp-api.sh peer_start exabgp "$RUNDIR" || exit 1
+
+  pgobgp() { gobgp -u "${GOBGP_PEER_API%:*}" -p "${GOBGP_PEER_API##*:}" "$@"; }
+  bird() { birdc -s "$RUNDIR/bird/bird.ctl" "$@"; }
+  frr() { vtysh --vty_socket "$RUNDIR/frr" "$@"; }
+  established() { [ "$(sgobgp neighbor 2>/dev/null | grep -c Establ)" = "$1" ]; }
+  phase() { echo "== $*"; }
+
+  phase "waiting for 4 sessions (speaker view, up to 60 s)"
+  wait_for 60 established 4 || { echo "WARNING: not all sessions Established:"; sgobgp neighbor; }
+  sleep "$SETTLE"
+
+  phase "speaker announces unicast and FlowSpec"
+  sgobgp global rib -a ipv4 add 10.50.0.0/24 nexthop 192.0.2.1 origin igp med 10 local-pref 200 \
+    community 65000:100,65000:200 large-community 65000:1:1,65000:1:2
+  sgobgp global rib -a ipv4 add 10.50.1.0/24 nexthop 192.0.2.1 origin incomplete aspath 64512,64513
+  sgobgp global rib -a ipv6 add 2001:db8:50::/48 nexthop 2001:db8::1 med 5 community 65000:600 large-community 65000:6:6
+  sgobgp global rib -a ipv6 add 2001:db8:51::/48 nexthop 2001:db8::1
+  sgobgp global rib -a ipv4-flowspec add match destination 10.0.0.1/32 protocol udp source-port 53 then discard
+  sgobgp global rib -a ipv4-flowspec add match destination 10.0.1.0/24 source 192.0.2.0/24 protocol tcp \
+    destination-port '>=80&<=100' packet-length '>1000' tcp-flags '=S' fragment is-fragment dscp 10 then rate-limit 10000
+  sgobgp global rib -a ipv4-flowspec add match destination 10.0.2.0/24 protocol icmp icmp-type 8 icmp-code 0 \
+    then redirect 65000:300
+  sgobgp global rib -a ipv4-flowspec add match destination 10.0.3.0/24 protocol udp port '==123' then mark 5
+  sgobgp global rib -a ipv6-flowspec add match destination 2001:db8:1::/48 protocol tcp destination-port 443 then rate-limit 1000
+  sgobgp global rib -a ipv6-flowspec add match destination 2001:db8:1:1::/64 source 2001:db8:2::/48 label 10 then discard
+  sgobgp global rib -a ipv4-l3vpn-flowspec add rd 65000:100 match destination 10.0.0.2/32 then discard
+  sgobgp global rib -a ipv6-l3vpn-flowspec add rd 65000:200 match destination 2001:db8:9::/48 then discard
+
+  phase "GoBGP peer announces"
+  pgobgp global rib -a ipv4 add 10.52.0.0/24 nexthop 192.0.2.3 community 65002:1
+  pgobgp global rib -a ipv4-flowspec add match destination 10.52.1.0/24 then discard
+
+  phase "BIRD enables its static routes"
+  bird enable flowstatic >/dev/null; bird enable flowstatic6 >/dev/null
+  bird enable unistatic4 >/dev/null; bird enable unistatic6 >/dev/null
+  wait_for 15 eval 'sgobgp global rib -a ipv4-flowspec 2>/dev/null | grep 192.0.2.0/24 >/dev/null' ||
+    echo "WARNING: speaker did not get BIRD's flow route"
+  sleep "$SETTLE"
+
+  phase "withdraws"
+  sgobgp global rib -a ipv4 del 10.50.1.0/24
+  sgobgp global rib -a ipv6 del 2001:db8:51::/48
+  sgobgp global rib -a ipv4-flowspec del match destination 10.0.0.1/32 protocol udp source-port 53 then discard
+  sgobgp global rib -a ipv6-flowspec del match destination 2001:db8:1:1::/64 source 2001:db8:2::/48 label 10 then discard
+  sgobgp global rib -a ipv4-l3vpn-flowspec del rd 65000:100 match destination 10.0.0.2/32 then discard
+  bird disable unistatic6 >/dev/null; bird disable flowstatic >/dev/null
+  frr -c 'configure terminal' -c "router bgp $FRR_AS" -c 'address-family ipv6 unicast' \
+    -c 'no network 2001:db8:7::/48 route-map ORIGINATE' >/dev/null
+  pgobgp global rib -a ipv4-flowspec del match destination 10.52.1.0/24 then discard
+  sleep "$SETTLE"
+
+  phase "route refresh from every implementation"
+  sgobgp neighbor "$BIRD_ADDR" softresetin
+  sgobgp neighbor "$FRR_ADDR" softresetin -a ipv4-flowspec
+  pgobgp neighbor "$SPEAKER_ADDR" softresetin
+  bird reload in speaker >/dev/null
+  frr -c "clear bgp ipv4 unicast $SPEAKER_ADDR in" -c "clear bgp ipv6 flowspec $SPEAKER_ADDR in" >/dev/null
+  touch "$RUNDIR/exabgp.trigger"
+  sleep $((SETTLE + 2))
+
+  phase "NOTIFICATIONs: session resets and shutdowns"
+  frr -c "clear bgp $SPEAKER_ADDR" >/dev/null                          # Cease / administrative reset
+  bird disable speaker "prefixd interop: BIRD shutdown" >/dev/null     # Cease / shutdown + message
+  pgobgp neighbor "$SPEAKER_ADDR" disable --reason "prefixd interop: GoBGP peer shutdown"
+  peer_stop exabgp "$RUNDIR"                                            # SIGTERM
+  wait_for 20 eval 'frr -c "show bgp neighbors $SPEAKER_ADDR" | grep "BGP state = Established" >/dev/null' ||
+    echo "WARNING: FRR session did not come back"
+  sleep 1
+  sgobgp neighbor "$FRR_ADDR" disable --reason "prefixd interop: GoBGP speaker shutdown"
+  sleep 2
+
+  phase "stopping"
+  cleanup
+  trap - EXIT
+  PCAP_IN=$RUNDIR/cap.pcapng
+}
+
+[ -n "$PCAP_IN" ] || capture
+[ -s "$PCAP_IN" ] || { echo "no capture: $PCAP_IN" >&2; exit 1; }
+
+# ---- extraction ----
+mkdir -p "$OUT"
+export VEC_PEERS="$SPEAKER_ADDR|gobgp|speaker (gobgpd) $SPEAKER_ADDR AS $SPEAKER_AS|$V_GOBGP
+$BIRD_ADDR|bird|peer $BIRD_ADDR AS $BIRD_AS|$V_BIRD
+$GOBGP_ADDR|gobgp|peer (gobgpd) $GOBGP_ADDR AS $GOBGP_AS|$V_GOBGP
+$FRR_ADDR|frr|peer $FRR_ADDR AS $FRR_AS|$V_FRR
+$EXA_ADDR|exabgp|peer $EXA_ADDR AS $EXA_AS|$V_EXA"
+export VEC_PORT=$PORT VEC_TSHARK=$V_TSHARK
+python3 - "$PCAP_IN" "$OUT" "$RUNDIR" <<'PYEOF'
+import collections, os, subprocess, sys
+import xml.etree.ElementTree as ET
+
+pcap, out, work = sys.argv[1:4]
+peers = {}
+for line in os.environ["VEC_PEERS"].splitlines():
+    addr, impl, role, version = line.split("|")
+    peers[addr] = dict(impl=impl, role=role, version=version)
+port = os.environ["VEC_PORT"]
+decode_as = [] if port == "179" else ["-d", "tcp.port==%s,bgp" % port]
+
+def tshark(*args):
+    return subprocess.run(["tshark", "-n", *args], capture_output=True, text=True, check=True).stdout
+
+# 1. TCP segments in capture order, reassembled per stream and direction (by sequence number).
+fields = ["frame.number", "tcp.stream", "ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "tcp.seq_raw", "tcp.payload"]
+rows = tshark("-r", pcap, *decode_as, "-Y", "tcp.len > 0", "-T", "fields", "-E", "separator=\t",
+              *sum([["-e", f] for f in fields], []))
+flows = collections.OrderedDict()
+for line in rows.splitlines():
+    p = line.split("\t")
+    if len(p) != 8 or not p[7]:
+        continue
+    key = (int(p[1]), p[2], p[3], p[4], p[5])
+    flows.setdefault(key, []).append((int(p[0]), int(p[6]), bytes.fromhex(p[7])))
+
+msgs = []  # (frame, src, dst, bytes)
+warnings = []
+for key, segs in flows.items():
+    stream, src, sport, dst, dport = key
+    base, data, ends = segs[0][1], bytearray(), []
+    for frame, seq, payload in segs:
+        off = (seq - base) % (1 << 32)
+        if off > len(data):
+            warnings.append("stream %d %s->%s: gap at offset %d, rest ignored" % (stream, src, dst, len(data)))
+            break
+        if off + len(payload) > len(data):
+            data.extend(payload[len(data) - off:])
+            ends.append((len(data), frame))
+    pos = 0
+    while pos + 19 <= len(data):
+        if data[pos:pos + 16] != b"\xff" * 16:
+            warnings.append("stream %d %s->%s: no BGP marker at offset %d" % (stream, src, dst, pos))
+            break
+        length = int.from_bytes(data[pos + 16:pos + 18], "big")
+        if length < 19 or pos + length > len(data):
+            if length >= 19:
+                warnings.append("stream %d %s->%s: truncated message at the end" % (stream, src, dst))
+            break
+        frame = next(f for e, f in ends if e >= pos + length)
+        msgs.append((frame, src, dst, bytes(data[pos:pos + length])))
+        pos += length
+msgs.sort(key=lambda m: m[0])
+
+# 2. Classification.
+FAM = {(1, 1): "unicast4", (2, 1): "unicast6", (1, 133): "flowspec4", (2, 133): "flowspec6",
+       (1, 134): "flowspec4-vpn", (2, 134): "flowspec6-vpn"}
+def fam(afi, safi):
+    return FAM.get((afi, safi), "afi%d-safi%d" % (afi, safi))
+
+def kind(m):
+    t = m[18]
+    if t == 1: return "open"
+    if t == 3: return "notification"
+    if t == 4: return "keepalive"
+    if t == 5: return "route-refresh"
+    if t != 2: return "type%d" % t
+    b = m[19:]
+    wlen = int.from_bytes(b[0:2], "big")
+    alen = int.from_bytes(b[2 + wlen:4 + wlen], "big")
+    attrs, nlri = b[4 + wlen:4 + wlen + alen], b[4 + wlen + alen:]
+    i, reach, unreach, codes = 0, None, None, []
+    while i + 3 <= len(attrs):
+        flags, code = attrs[i], attrs[i + 1]
+        if flags & 0x10:
+            ln, h = int.from_bytes(attrs[i + 2:i + 4], "big"), 4
+        else:
+            ln, h = attrs[i + 2], 3
+        val = attrs[i + h:i + h + ln]
+        codes.append(code)
+        if code == 14: reach = val
+        if code == 15: unreach = val
+        i += h + ln
+    if wlen == 0 and alen == 0 and not nlri:
+        return "update-eor"
+    if codes == [15] and len(unreach) == 3:
+        return "update-eor"
+    if reach is not None:
+        return "update-" + fam(int.from_bytes(reach[0:2], "big"), reach[2])
+    if nlri:
+        return "update-unicast4"
+    if unreach is not None:
+        return "update-withdraw-" + fam(int.from_bytes(unreach[0:2], "big"), unreach[2])
+    return "update-withdraw-unicast4"
+
+# 3. tshark decode of every distinct message: one synthetic TCP packet per message (text2pcap).
+uniq = list(dict.fromkeys(m[3] for m in msgs))
+with open(os.path.join(work, "vectors.txt"), "w") as f:
+    for m in uniq:
+        for off in range(0, len(m), 16):
+            f.write("%06x %s\n" % (off, " ".join("%02x" % x for x in m[off:off + 16])))
+synth = os.path.join(work, "vectors.pcapng")
+subprocess.run(["text2pcap", "-q", "-T", "179,179", os.path.join(work, "vectors.txt"), synth], check=True)
+pdml = ET.fromstring(tshark("-r", synth, "-T", "pdml"))
+
+SKIP_PREFIX = ("bgp.marker", "bgp.length", "bgp.type", "bgp.update.withdrawn_routes.length",
+               "bgp.update.path_attributes.length", "bgp.update.path_attribute.flags",
+               "bgp.update.path_attribute.type_code", "bgp.update.path_attribute.length",
+               "bgp.cap.length", "bgp.open.opt.param", "bgp.open.opt.len", "bgp.open.opt.extended")
+def summarize(proto):
+    """Short one-line decode: message type, then the leaf fields worth reading."""
+    parts = []
+    def walk(node, depth):
+        for f in node.findall("field"):
+            name, show = f.get("name", ""), f.get("showname") or f.get("show") or ""
+            kids = f.findall("field")
+            if name.startswith(SKIP_PREFIX) and not kids:
+                continue
+            if name.startswith("bgp.update.path_attribute") and name.endswith(".flags"):
+                continue
+            if name == "bgp.update.path_attribute":
+                parts.append("[" + show.replace("Path Attribute - ", "") + "]")
+                continue
+            if not kids:
+                if name and name != "_ws.expert" and show:
+                    parts.append(show)
+            elif name in ("bgp.cap", "bgp.flowspec_nlri", "bgp.update.nlri", "bgp.mp_reach_nlri", "bgp.mp_unreach_nlri"):
+                parts.append("{" + show + "}")
+                walk(f, depth + 1)
+            else:
+                walk(f, depth + 1)
+    msgs_ = proto.findall("field")
+    for top in msgs_:
+        typ = top.get("showname", "")
+        parts.append(typ.split(" Message")[0].strip() + ":")
+        walk(top, 0)
+    s = " ".join(p.strip() for p in parts if p.strip())
+    return s
+
+summaries, bad = {}, 0
+packets = pdml.findall("packet")
+for m, pkt in zip(uniq, packets):
+    bgp = [p for p in pkt.findall("proto") if p.get("name") == "bgp"]
+    if not bgp:
+        summaries[m] = "(tshark: not decoded as BGP)"; bad += 1; continue
+    summaries[m] = summarize(bgp[0])
+    if any(p.get("name") == "_ws.malformed" for p in pkt.findall("proto")):
+        summaries[m] += " (tshark: MALFORMED)"; bad += 1
+if len(packets) != len(uniq):
+    print("WARNING: tshark decoded %d of %d messages" % (len(packets), len(uniq)))
+
+# 4. Files: OUT/<impl>-<kind>.hex, vectors in first-seen order, identical messages merged.
+def who(addr):
+    p = peers.get(addr)
+    return "%s %s" % (p["impl"], p["role"]) if p else addr
+files = collections.OrderedDict()
+for frame, src, dst, m in msgs:
+    if src not in peers:
+        continue
+    impl = peers[src]["impl"]
+    entry = files.setdefault((impl, kind(m)), collections.OrderedDict()).setdefault(m, [])
+    entry.append((src, dst, frame))
+
+for name in os.listdir(out):
+    if name.endswith(".hex"):
+        os.remove(os.path.join(out, name))
+counts = collections.defaultdict(dict)
+for (impl, k), vecs in files.items():
+    senders = sorted({s for v in vecs.values() for s, _, _ in v})
+    receivers = sorted({d for v in vecs.values() for _, d, _ in v})
+    version = peers[senders[0]]["version"]
+    path = os.path.join(out, "%s-%s.hex" % (impl, k))
+    with open(path, "w") as f:
+        f.write("# %s: %s messages sent by %s (%s) to %s; %d distinct; decoded with %s\n" % (
+            os.path.basename(path), k, version, ", ".join(peers[s]["role"] for s in senders),
+            ", ".join("%s %s (%s)" % (peers[d]["impl"], peers[d]["role"], peers[d]["version"]) if d in peers else d
+                      for d in receivers), len(vecs), os.environ["VEC_TSHARK"]))
+        f.write("# Format: one BGP message per line, lowercase hex, marker to end; '#' lines are comments.\n")
+        f.write("# Regenerate: bash tests/interop/capture-vectors.sh (captured on loopback with tshark)\n")
+        for m, seen in vecs.items():
+            pairs = list(dict.fromkeys("%s -> %s" % (who(s), who(d)) for s, d, _ in seen))
+            f.write("# %s; seen %dx, first frame %d: %s\n" % ("; ".join(pairs), len(seen), seen[0][2], summaries[m]))
+            f.write(m.hex() + "\n")
+    counts[impl][k] = len(vecs)
+
+for w in warnings:
+    print("WARNING:", w)
+print("vectors written to %s (distinct messages per file):" % out)
+for impl in sorted(counts):
+    print("  %-7s %s" % (impl, ", ".join("%s %d" % kv for kv in sorted(counts[impl].items()))))
+missing = [p["impl"] + " " + p["role"] for a, p in peers.items()
+           if not any(src == a and m[18] == 1 for _, src, _, m in msgs)]
+if missing:
+    print("ERROR: no OPEN from: " + ", ".join(missing))
+    sys.exit(1)
+if bad:
+    print("ERROR: %d vectors not decoded cleanly by tshark" % bad)
+    sys.exit(1)
+PYEOF

@@ -18,12 +18,21 @@ pub struct DecodeError {
     pub offset: usize,
     /// What was wrong.
     pub kind: ErrorKind,
+    /// Set when the context makes the error worse than its kind alone (RFC 7606 §5.2).
+    escalated: bool,
 }
 
 impl DecodeError {
     /// An error of `kind` at `offset`.
     pub fn new(offset: usize, kind: ErrorKind) -> Self {
-        DecodeError { offset, kind }
+        DecodeError { offset, kind, escalated: false }
+    }
+
+    /// The same error, made a session reset: RFC 7606 §5.2 requires that for any error worse than
+    /// attribute discard in an UPDATE that carries attributes but no reachable NLRI.
+    pub(crate) fn escalate(mut self) -> Self {
+        self.escalated = true;
+        self
     }
 }
 
@@ -87,10 +96,17 @@ pub enum ErrorKind {
         /// The capability as received (code, length, value).
         capability: Vec<u8>,
     },
-    /// The withdrawn-routes or path-attribute lengths are inconsistent, or an attribute header runs
-    /// past the attribute field (§6.3, 3/1).
+    /// The withdrawn-routes and path-attribute lengths do not fit the message (§6.3, 3/1;
+    /// unchanged by RFC 7606 §3 b).
     #[error("malformed attribute list: {reason}")]
     MalformedAttributeList {
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// An attribute header or length runs past the path-attribute field (RFC 7606 §4: 3/1 under
+    /// RFC 4271, treat-as-withdraw under RFC 7606). Attributes after it cannot be read.
+    #[error("attribute overruns the path attribute field: {reason}")]
+    AttributeOverrun {
         /// Which check failed.
         reason: &'static str,
     },
@@ -256,7 +272,9 @@ impl DecodeError {
             K::UnacceptableHoldTime { .. } => (2, 6, Vec::new()),
             K::MalformedOptionalParameters { .. } => (2, 0, Vec::new()),
             K::MalformedCapability { capability, .. } => (2, 0, capability.clone()),
-            K::MalformedAttributeList { .. } | K::DuplicateAttribute { .. } => (3, 1, Vec::new()),
+            K::MalformedAttributeList { .. } | K::AttributeOverrun { .. } | K::DuplicateAttribute { .. } => {
+                (3, 1, Vec::new())
+            }
             K::UnrecognizedWellKnownAttribute { attribute, .. } => (3, 2, attribute.clone()),
             // §6.3: "the Data field MUST contain the Attribute Type Code of the missing, well-known
             // attribute".
@@ -283,14 +301,17 @@ impl DecodeError {
     pub fn action(&self) -> ErrorAction {
         use AttributeType as A;
         use ErrorKind as K;
+        if self.escalated {
+            return ErrorAction::SessionReset;
+        }
         match &self.kind {
             K::AttributeFlags { type_code, .. }
             | K::AttributeLength { type_code, .. }
             | K::OptionalAttribute { type_code, .. }
             | K::MalformedAsPath { type_code, .. } => attribute_action(*type_code),
             K::InvalidOrigin { .. } => ErrorAction::TreatAsWithdraw,
-            // RFC 7606 §3 d.
-            K::MissingWellKnownAttribute { .. } => ErrorAction::TreatAsWithdraw,
+            // RFC 7606 §3 d and §4.
+            K::MissingWellKnownAttribute { .. } | K::AttributeOverrun { .. } => ErrorAction::TreatAsWithdraw,
             // RFC 7606 §3 g: a repeated MP_REACH_NLRI or MP_UNREACH_NLRI resets the session;
             // any other repeat is discarded.
             K::DuplicateAttribute { type_code } => match type_code {

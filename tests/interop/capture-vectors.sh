@@ -45,7 +45,7 @@ V_GOBGP="GoBGP $(gobgpd --version 2>&1 | awk '{print $NF; exit}') (Debian gobgpd
 V_BIRD="BIRD $(bird --version 2>&1 | awk '{print $NF; exit}') (Debian bird2 $(pkgver bird2))"
 V_FRR="FRR bgpd $(/usr/lib/frr/bgpd --version 2>&1 | awk '/version/ {print $NF; exit}') (Debian frr $(pkgver frr))"
 V_EXA="ExaBGP $(exabgp --version 2>&1 | awk -F': *' '/ExaBGP/ {print $2; exit}') (Debian exabgp $(pkgver exabgp))"
-V_TSHARK="TShark $(tshark --version 2>&1 | awk '{print $3; exit}')"
+V_TSHARK="TShark $(tshark --version 2>&1 | awk '/^TShark/ {print $3; exit}')"
 
 capture() {
   [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
@@ -63,26 +63,35 @@ capture() {
   trap cleanup EXIT
 
   local hosts="host $SPEAKER_ADDR or host $BIRD_ADDR or host $GOBGP_ADDR or host $FRR_ADDR or host $EXA_ADDR"
-  tshark -i lo -f "tcp and ($hosts)" -w "$RUNDIR/cap.pcapng" -q 2>"$RUNDIR/tshark.err" &
+  tshark -i lo -f "tcp port $PORT and ($hosts)" -w "$RUNDIR/cap.pcapng" -q 2>"$RUNDIR/tshark.err" &
   echo $! > "$RUNDIR/tshark.pid"
   wait_for 15 grep -q Capturing "$RUNDIR/tshark.err" || { echo "tshark did not start" >&2; cat "$RUNDIR/tshark.err" >&2; exit 1; }
 
-  # ExaBGP API process: once the trigger file exists, asks ExaBGP for ROUTE-REFRESH and route changes.
+  # ExaBGP API process. ExaBGP respawns an API process that exits, so each step runs once (marker files)
+  # and the script then waits (bounded) while ExaBGP lives. Step 1 (RUNDIR/exabgp.refresh): ROUTE-REFRESH
+  # and route changes; step 2 (RUNDIR/exabgp.teardown): NOTIFICATION Cease/administrative shutdown.
   cat > "$RUNDIR/exabgp-api.sh" <<EOF
 #!/bin/sh
+R="$RUNDIR"
 i=0
-while [ ! -e "$RUNDIR/exabgp.trigger" ] && [ \$i -lt 1800 ]; do sleep 0.1; i=\$((i + 1)); done
-if [ -e "$RUNDIR/exabgp.trigger" ]; then
-  echo "announce route-refresh ipv4 unicast"
-  echo "announce route-refresh ipv6 unicast"
-  echo "announce route-refresh ipv4 flow"
-  echo "announce route 198.51.102.0/24 next-hop 192.0.2.5 origin egp as-path [ 65100 65101 ] atomic-aggregate aggregator ( 65100:192.0.2.100 ) community [ no-export ]"
-  echo "announce flow route { match { destination 2001:db8:a::/48/0; source 2001:db8:b::/48/0; next-header tcp; flow-label >100&<2000; } then { redirect 65000:1000; } }"
-  sleep 1
-  echo "withdraw route 198.51.100.0/24 next-hop 192.0.2.5"
-  echo "withdraw flow route { match { destination 203.0.113.5/32; protocol udp; source-port =53; } then { rate-limit 9600; } }"
-fi
-exec cat >/dev/null
+while [ \$i -lt 1800 ] && kill -0 \$PPID 2>/dev/null; do
+  if [ -e "\$R/exabgp.refresh" ] && [ ! -e "\$R/exabgp.refresh.done" ]; then
+    touch "\$R/exabgp.refresh.done"
+    echo "announce route-refresh ipv4 unicast"
+    echo "announce route-refresh ipv6 unicast"
+    echo "announce route-refresh ipv4 flow"
+    echo "announce route 198.51.102.0/24 next-hop 192.0.2.5 origin egp as-path [ 65100 65101 ] atomic-aggregate aggregator ( 65100:192.0.2.100 ) community [ no-export ]"
+    echo "announce flow route { match { destination 2001:db8:a::/48/0; source 2001:db8:b::/48/0; next-header tcp; flow-label >100&<2000; } then { redirect 65000:1000; } }"
+    sleep 1
+    echo "withdraw route 198.51.100.0/24 next-hop 192.0.2.5"
+    echo "withdraw flow route { match { destination 203.0.113.5/32; protocol udp; source-port =53; } then { rate-limit 9600; } }"
+  fi
+  if [ -e "\$R/exabgp.teardown" ] && [ ! -e "\$R/exabgp.teardown.done" ]; then
+    touch "\$R/exabgp.teardown.done"
+    echo "neighbor $SPEAKER_ADDR teardown 2"
+  fi
+  sleep 0.2; i=\$((i + 1))
+done
 EOF
   chmod 700 "$RUNDIR/exabgp-api.sh"
 
@@ -94,7 +103,7 @@ EOF
   PEER_ADDR=$EXA_ADDR PEER_AS=$EXA_AS PEER_PORT=$PORT EXABGP_PROCESS=$RUNDIR/exabgp-api.sh peer_start exabgp "$RUNDIR" || exit 1
 
   pgobgp() { gobgp -u "${GOBGP_PEER_API%:*}" -p "${GOBGP_PEER_API##*:}" "$@"; }
-  bird() { birdc -s "$RUNDIR/bird/bird.ctl" "$@"; }
+  birdctl() { birdc -s "$RUNDIR/bird/bird.ctl" "$@"; }
   frr() { vtysh --vty_socket "$RUNDIR/frr" "$@"; }
   established() { [ "$(sgobgp neighbor 2>/dev/null | grep -c Establ)" = "$1" ]; }
   phase() { echo "== $*"; }
@@ -125,8 +134,8 @@ EOF
   pgobgp global rib -a ipv4-flowspec add match destination 10.52.1.0/24 then discard
 
   phase "BIRD enables its static routes"
-  bird enable flowstatic >/dev/null; bird enable flowstatic6 >/dev/null
-  bird enable unistatic4 >/dev/null; bird enable unistatic6 >/dev/null
+  birdctl enable flowstatic >/dev/null; birdctl enable flowstatic6 >/dev/null
+  birdctl enable unistatic4 >/dev/null; birdctl enable unistatic6 >/dev/null
   wait_for 15 eval 'sgobgp global rib -a ipv4-flowspec 2>/dev/null | grep 192.0.2.0/24 >/dev/null' ||
     echo "WARNING: speaker did not get BIRD's flow route"
   sleep "$SETTLE"
@@ -137,26 +146,24 @@ EOF
   sgobgp global rib -a ipv4-flowspec del match destination 10.0.0.1/32 protocol udp source-port 53 then discard
   sgobgp global rib -a ipv6-flowspec del match destination 2001:db8:1:1::/64 source 2001:db8:2::/48 label 10 then discard
   sgobgp global rib -a ipv4-l3vpn-flowspec del rd 65000:100 match destination 10.0.0.2/32 then discard
-  bird disable unistatic6 >/dev/null; bird disable flowstatic >/dev/null
+  birdctl disable unistatic6 >/dev/null; birdctl disable flowstatic >/dev/null
   frr -c 'configure terminal' -c "router bgp $FRR_AS" -c 'address-family ipv6 unicast' \
     -c 'no network 2001:db8:7::/48 route-map ORIGINATE' >/dev/null
   pgobgp global rib -a ipv4-flowspec del match destination 10.52.1.0/24 then discard
   sleep "$SETTLE"
 
   phase "route refresh from every implementation"
-  sgobgp neighbor "$BIRD_ADDR" softresetin
-  sgobgp neighbor "$FRR_ADDR" softresetin -a ipv4-flowspec
-  pgobgp neighbor "$SPEAKER_ADDR" softresetin
-  bird reload in speaker >/dev/null
+  # GoBGP 3.10 never sends ROUTE-REFRESH: "gobgp neighbor X softresetin" re-reads its own Adj-RIB-In.
+  birdctl reload in speaker >/dev/null
   frr -c "clear bgp ipv4 unicast $SPEAKER_ADDR in" -c "clear bgp ipv6 flowspec $SPEAKER_ADDR in" >/dev/null
-  touch "$RUNDIR/exabgp.trigger"
+  touch "$RUNDIR/exabgp.refresh"
   sleep $((SETTLE + 2))
 
   phase "NOTIFICATIONs: session resets and shutdowns"
   frr -c "clear bgp $SPEAKER_ADDR" >/dev/null                          # Cease / administrative reset
-  bird disable speaker "prefixd interop: BIRD shutdown" >/dev/null     # Cease / shutdown + message
+  birdctl 'disable speaker "prefixd interop: BIRD shutdown"' >/dev/null   # Cease / shutdown + message
   pgobgp neighbor "$SPEAKER_ADDR" disable --reason "prefixd interop: GoBGP peer shutdown"
-  peer_stop exabgp "$RUNDIR"                                            # SIGTERM
+  touch "$RUNDIR/exabgp.teardown"                                       # Cease / shutdown (API)
   wait_for 20 eval 'frr -c "show bgp neighbors $SPEAKER_ADDR" | grep "BGP state = Established" >/dev/null' ||
     echo "WARNING: FRR session did not come back"
   sleep 1
@@ -174,14 +181,14 @@ EOF
 
 # ---- extraction ----
 mkdir -p "$OUT"
-export VEC_PEERS="$SPEAKER_ADDR|gobgp|speaker (gobgpd) $SPEAKER_ADDR AS $SPEAKER_AS|$V_GOBGP
-$BIRD_ADDR|bird|peer $BIRD_ADDR AS $BIRD_AS|$V_BIRD
-$GOBGP_ADDR|gobgp|peer (gobgpd) $GOBGP_ADDR AS $GOBGP_AS|$V_GOBGP
-$FRR_ADDR|frr|peer $FRR_ADDR AS $FRR_AS|$V_FRR
-$EXA_ADDR|exabgp|peer $EXA_ADDR AS $EXA_AS|$V_EXA"
+export VEC_PEERS="$SPEAKER_ADDR|gobgp|speaker $SPEAKER_ADDR AS $SPEAKER_AS|$V_GOBGP
+$BIRD_ADDR|bird|peer $BIRD_ADDR AS $BIRD_AS (eBGP)|$V_BIRD
+$GOBGP_ADDR|gobgp|peer $GOBGP_ADDR AS $GOBGP_AS (eBGP)|$V_GOBGP
+$FRR_ADDR|frr|peer $FRR_ADDR AS $FRR_AS (eBGP)|$V_FRR
+$EXA_ADDR|exabgp|peer $EXA_ADDR AS $EXA_AS (iBGP)|$V_EXA"
 export VEC_PORT=$PORT VEC_TSHARK=$V_TSHARK
 python3 - "$PCAP_IN" "$OUT" "$RUNDIR" <<'PYEOF'
-import collections, os, subprocess, sys
+import collections, os, re, subprocess, sys
 import xml.etree.ElementTree as ET
 
 pcap, out, work = sys.argv[1:4]
@@ -286,39 +293,98 @@ synth = os.path.join(work, "vectors.pcapng")
 subprocess.run(["text2pcap", "-q", "-T", "179,179", os.path.join(work, "vectors.txt"), synth], check=True)
 pdml = ET.fromstring(tshark("-r", synth, "-T", "pdml"))
 
-SKIP_PREFIX = ("bgp.marker", "bgp.length", "bgp.type", "bgp.update.withdrawn_routes.length",
-               "bgp.update.path_attributes.length", "bgp.update.path_attribute.flags",
-               "bgp.update.path_attribute.type_code", "bgp.update.path_attribute.length",
-               "bgp.cap.length", "bgp.open.opt.param", "bgp.open.opt.len", "bgp.open.opt.extended")
-def summarize(proto):
-    """Short one-line decode: message type, then the leaf fields worth reading."""
-    parts = []
-    def walk(node, depth):
-        for f in node.findall("field"):
-            name, show = f.get("name", ""), f.get("showname") or f.get("show") or ""
-            kids = f.findall("field")
-            if name.startswith(SKIP_PREFIX) and not kids:
-                continue
-            if name.startswith("bgp.update.path_attribute") and name.endswith(".flags"):
-                continue
-            if name == "bgp.update.path_attribute":
-                parts.append("[" + show.replace("Path Attribute - ", "") + "]")
-                continue
-            if not kids:
-                if name and name != "_ws.expert" and show:
-                    parts.append(show)
-            elif name in ("bgp.cap", "bgp.flowspec_nlri", "bgp.update.nlri", "bgp.mp_reach_nlri", "bgp.mp_unreach_nlri"):
-                parts.append("{" + show + "}")
-                walk(f, depth + 1)
-            else:
-                walk(f, depth + 1)
-    msgs_ = proto.findall("field")
-    for top in msgs_:
-        typ = top.get("showname", "")
-        parts.append(typ.split(" Message")[0].strip() + ":")
-        walk(top, 0)
-    s = " ".join(p.strip() for p in parts if p.strip())
+BITS = re.compile(r"^[.01 ]+ = ")
+def sh(f):
+    return " ".join((f.get("showname") or f.get("show") or "").split())
+def kids(f):
+    return f.findall("field")
+def short(s):
+    s = s.replace("Address family identifier (AFI)", "AFI").replace("Subsequent address family identifier (SAFI)", "SAFI")
     return s
+def leaves(node, skip=()):
+    """Shownames of the leaf fields under node, without lengths, flags, bit lines and expert info."""
+    out = []
+    for f in kids(node):
+        n = f.get("name", "")
+        if n.startswith("_ws") or n in skip:
+            continue
+        if kids(f):
+            sub = leaves(f, skip)
+            out += sub if sub else [short(sh(f))]
+            continue
+        s = sh(f)
+        if BITS.match(s):
+            s = s.split(" = ", 1)[1]
+        if (not s or n.endswith((".len", ".length", ".type_code", ".filter_type", ".reserved"))
+                or ".flags" in n or n in ("bgp.marker", "bgp.type", "bgp.cap.type")):
+            continue
+        out.append(short(s))
+    return out
+def nlri_list(node):
+    out = []
+    for f in kids(node):
+        n = f.get("name", "")
+        if n == "bgp.flowspec_nlri":
+            parts = []
+            for g in kids(f):
+                gn = g.get("name", "")
+                if gn == "bgp.flowspec_route_distinguisher":
+                    v = [c.get("show", "") for c in kids(g) if not c.get("name", "").endswith("_type")]
+                    parts.append("RD " + ":".join(v))
+                elif gn == "bgp.flowspec_nlri.filter":
+                    parts.append(sh(g).replace("Filter: ", ""))
+            out.append("{" + ", ".join(parts) + "}")
+        elif not n and f.get("show"):
+            out.append(f.get("show"))
+        elif kids(f):
+            out += nlri_list(f)
+    return out
+def summarize(proto):
+    fields = kids(proto)
+    typ = next((f.get("showname", "") for f in fields if f.get("name") == "bgp.type"), "?")
+    typ = typ.replace("Type: ", "").split(" Message")[0]
+    length = next((f.get("show", "") for f in fields if f.get("name") == "bgp.length"), "?")
+    head = "%s (%s bytes)" % (typ, length)
+    if typ == "OPEN":
+        o = {f.get("name"): f.get("show") for f in fields}
+        caps = []
+        for c in proto.iter("field"):
+            if c.get("name") == "bgp.cap":
+                name = sh(c).replace("Capability: ", "")
+                name = re.sub(r" [Cc]apability$", "", name)
+                v = leaves(c)
+                caps.append(name + (" [" + ", ".join(v) + "]" if v else ""))
+        return "%s version %s, AS %s, hold %s, id %s; capabilities: %s" % (
+            head, o.get("bgp.open.version"), o.get("bgp.open.myas"), o.get("bgp.open.holdtime"),
+            o.get("bgp.open.identifier"), "; ".join(caps) or "none")
+    if typ == "UPDATE":
+        out = [head]
+        for f in fields:
+            n = f.get("name", "")
+            if n == "bgp.update.withdrawn_routes":
+                out.append("withdrawn: " + " ".join(nlri_list(f)))
+            elif n == "bgp.update.path_attributes":
+                attrs = []
+                for a in kids(f):
+                    label = sh(a).replace("Path Attribute - ", "")
+                    if "EXTENDED_COMMUNITIES" in label:
+                        label += " " + ", ".join(sh(e) for e in a.iter("field") if e.get("name") == "bgp.ext_community")
+                    elif "MP_REACH_NLRI" in label or "MP_UNREACH_NLRI" in label:
+                        v = leaves(a, skip=("bgp.update.path_attribute.mp_reach_nlri", "bgp.update.path_attribute.mp_unreach_nlri"))
+                        nl = []
+                        for c in kids(a):
+                            if c.get("name") in ("bgp.update.path_attribute.mp_reach_nlri", "bgp.update.path_attribute.mp_unreach_nlri"):
+                                nl += nlri_list(c)
+                        label += " " + ", ".join(v) + ("; NLRI: " + " ".join(nl) if nl else "; no NLRI")
+                    attrs.append("[" + label + "]")
+                out.append("attributes: " + " ".join(attrs))
+            elif n == "bgp.update.nlri":
+                out.append("NLRI: " + " ".join(nlri_list(f)))
+        if len(out) == 1:
+            out.append("empty (End-of-RIB IPv4 unicast)")
+        return "; ".join(out)
+    v = leaves(proto, skip=("bgp.length",))
+    return head + (": " + ", ".join(v) if v else "")
 
 summaries, bad = {}, 0
 packets = pdml.findall("packet")
@@ -332,7 +398,8 @@ for m, pkt in zip(uniq, packets):
 if len(packets) != len(uniq):
     print("WARNING: tshark decoded %d of %d messages" % (len(packets), len(uniq)))
 
-# 4. Files: OUT/<impl>-<kind>.hex, vectors in first-seen order, identical messages merged.
+# 4. Files: <impl>-<kind>.hex, vectors in first-seen order, identical messages merged. Written to
+#    WORK/hex first; OUT is replaced only if every implementation sent an OPEN and tshark decoded all.
 def who(addr):
     p = peers.get(addr)
     return "%s %s" % (p["impl"], p["role"]) if p else addr
@@ -341,42 +408,56 @@ for frame, src, dst, m in msgs:
     if src not in peers:
         continue
     impl = peers[src]["impl"]
-    entry = files.setdefault((impl, kind(m)), collections.OrderedDict()).setdefault(m, [])
-    entry.append((src, dst, frame))
+    files.setdefault((impl, kind(m)), collections.OrderedDict()).setdefault(m, []).append((src, dst, frame))
 
-for name in os.listdir(out):
-    if name.endswith(".hex"):
-        os.remove(os.path.join(out, name))
+hexdir = os.path.join(work, "hex")
+os.makedirs(hexdir, exist_ok=True)
 counts = collections.defaultdict(dict)
 for (impl, k), vecs in files.items():
-    senders = sorted({s for v in vecs.values() for s, _, _ in v})
-    receivers = sorted({d for v in vecs.values() for _, d, _ in v})
-    version = peers[senders[0]]["version"]
-    path = os.path.join(out, "%s-%s.hex" % (impl, k))
-    with open(path, "w") as f:
-        f.write("# %s: %s messages sent by %s (%s) to %s; %d distinct; decoded with %s\n" % (
-            os.path.basename(path), k, version, ", ".join(peers[s]["role"] for s in senders),
-            ", ".join("%s %s (%s)" % (peers[d]["impl"], peers[d]["role"], peers[d]["version"]) if d in peers else d
-                      for d in receivers), len(vecs), os.environ["VEC_TSHARK"]))
-        f.write("# Format: one BGP message per line, lowercase hex, marker to end; '#' lines are comments.\n")
-        f.write("# Regenerate: bash tests/interop/capture-vectors.sh (captured on loopback with tshark)\n")
+    senders = list(dict.fromkeys(s for v in vecs.values() for s, _, _ in v))
+    receivers = list(dict.fromkeys(d for v in vecs.values() for _, d, _ in v))
+    name = "%s-%s.hex" % (impl, k)
+    with open(os.path.join(hexdir, name), "w") as f:
+        f.write("# %s: %s messages sent by %s\n" % (name, k, peers[senders[0]]["version"]))
+        f.write("# from: %s\n" % "; ".join(who(x) for x in senders))
+        f.write("# to: %s\n" % "; ".join(who(x) + (" = " + peers[x]["version"] if x in peers else "") for x in receivers))
+        f.write("# %d distinct messages, one per line: lowercase hex of the whole message (marker to end). Lines\n"
+                "# starting with '#' are comments; the one above each vector gives sender -> receivers, how often it\n"
+                "# was seen, and its decode by %s.\n" % (len(vecs), os.environ["VEC_TSHARK"]))
+        f.write("# Regenerate: bash tests/interop/capture-vectors.sh (real daemons on loopback, see README.md)\n")
         for m, seen in vecs.items():
-            pairs = list(dict.fromkeys("%s -> %s" % (who(s), who(d)) for s, d, _ in seen))
-            f.write("# %s; seen %dx, first frame %d: %s\n" % ("; ".join(pairs), len(seen), seen[0][2], summaries[m]))
+            by_src = collections.OrderedDict()
+            for s_, d_, _ in seen:
+                by_src.setdefault(s_, [])
+                if d_ not in by_src[s_]:
+                    by_src[s_].append(d_)
+            route = "; ".join("%s -> %s" % (who(s_), ", ".join(peers[d_]["impl"] + " " + d_ if d_ in peers else d_ for d_ in ds))
+                              for s_, ds in by_src.items())
+            f.write("# %s; seen %dx: %s\n" % (route, len(seen), summaries[m]))
             f.write(m.hex() + "\n")
     counts[impl][k] = len(vecs)
 
 for w in warnings:
     print("WARNING:", w)
+missing = [p["impl"] + " " + p["role"] for a, p in peers.items()
+           if not any(src == a and m[18] == 1 for _, src, _, m in msgs)]
+ok = True
+if missing:
+    print("ERROR: no OPEN from: " + ", ".join(missing))
+    ok = False
+if bad:
+    print("ERROR: %d vectors not decoded cleanly by tshark" % bad)
+    ok = False
+if not ok:
+    print("%s left unchanged; this run's files are in %s" % (out, hexdir))
+    sys.exit(1)
+for name in os.listdir(out):
+    if name.endswith(".hex"):
+        os.remove(os.path.join(out, name))
+for name in sorted(os.listdir(hexdir)):
+    with open(os.path.join(hexdir, name)) as src, open(os.path.join(out, name), "w") as dst:
+        dst.write(src.read())
 print("vectors written to %s (distinct messages per file):" % out)
 for impl in sorted(counts):
     print("  %-7s %s" % (impl, ", ".join("%s %d" % kv for kv in sorted(counts[impl].items()))))
-missing = [p["impl"] + " " + p["role"] for a, p in peers.items()
-           if not any(src == a and m[18] == 1 for _, src, _, m in msgs)]
-if missing:
-    print("ERROR: no OPEN from: " + ", ".join(missing))
-    sys.exit(1)
-if bad:
-    print("ERROR: %d vectors not decoded cleanly by tshark" % bad)
-    sys.exit(1)
 PYEOF

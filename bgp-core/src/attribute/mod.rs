@@ -310,9 +310,9 @@ pub(crate) fn decode_attributes(mut r: Reader<'_>, ctx: &WireContext) -> Result<
             });
             continue;
         };
-        // Partial is only meaningful on optional transitive attributes (RFC 4271 §4.3).
-        let partial_ok = expected == FLAG_OPTIONAL | FLAG_TRANSITIVE || flags & FLAG_PARTIAL == 0;
-        if flags & (FLAG_OPTIONAL | FLAG_TRANSITIVE) != expected || !partial_ok {
+        // RFC 7606 §3 c: only the Optional and Transitive bits are checked; a stray Partial bit is
+        // kept as received.
+        if flags & (FLAG_OPTIONAL | FLAG_TRANSITIVE) != expected {
             let e = DecodeError::new(start, ErrorKind::AttributeFlags { type_code: ty, flags, attribute: raw });
             if is_fatal(&e) {
                 return Err(e);
@@ -360,9 +360,14 @@ fn decode_value(
         T::AsPath | T::As4Path => {
             let four = ty == T::As4Path || ctx.four_octet_as;
             let at = v.offset();
-            let path = AsPath::decode(&mut v, four).map_err(|reason| {
+            let malformed = |reason| {
                 DecodeError::new(at, ErrorKind::MalformedAsPath { type_code: ty, reason, attribute: raw.to_vec() })
-            })?;
+            };
+            let path = AsPath::decode(&mut v, four).map_err(malformed)?;
+            // RFC 7607 §2: AS 0 in AS_PATH (or AS4_PATH) makes the attribute malformed.
+            if path.contains(0) {
+                return Err(malformed("AS number zero"));
+            }
             if ty == T::AsPath {
                 AttributeValue::AsPath(path)
             } else {
@@ -390,6 +395,13 @@ fn decode_value(
             fixed(if four { 8 } else { 6 })?;
             let asn = if four { v.u32() } else { v.u16().map(u32::from) }.ok_or_else(length_error)?;
             let agg = Aggregator { asn, address: ipv4(&mut v)? };
+            // RFC 7607 §2: AS 0 in AGGREGATOR is malformed (attribute discard, RFC 7606 §7.7).
+            if asn == 0 {
+                return Err(DecodeError::new(
+                    start,
+                    ErrorKind::OptionalAttribute { type_code: ty, reason: "AS number zero", attribute: raw.to_vec() },
+                ));
+            }
             if ty == T::Aggregator {
                 AttributeValue::Aggregator(agg)
             } else {
@@ -470,6 +482,17 @@ fn decode_mp(
     }
     let at = v.offset();
     let nh_len = v.u8().ok_or_else(|| bad(at, "next hop length missing"))?;
+    // RFC 7606 §7.11: a next hop length inconsistent with the family is malformed. Only the prefix
+    // families are checked here (RFC 4760, RFC 2545, RFC 8950); FlowSpec sends 0 but others are
+    // seen in the field (IOS-XR redirect-to-IP), so other families keep whatever arrives.
+    let nh_ok = match (family.has_prefix_nlri(), family.afi) {
+        (false, _) => true,
+        (true, Afi::Ipv4) => matches!(nh_len, 4 | 16 | 32),
+        (true, _) => matches!(nh_len, 16 | 32),
+    };
+    if !nh_ok {
+        return Err(bad(at, "next hop length inconsistent with the family"));
+    }
     let next_hop = v.take(usize::from(nh_len)).ok_or_else(|| bad(at, "next hop runs past the attribute"))?.to_vec();
     let at = v.offset();
     // Reserved octet: "MUST be set to 0, and SHOULD be ignored upon receipt" (RFC 4760 §3).

@@ -174,6 +174,14 @@ fn decode_body(mut r: Reader<'_>, ctx: &WireContext) -> Result<ReceivedUpdate, D
             errors.push(DecodeError::new(attrs_at, ErrorKind::MissingWellKnownAttribute { type_code }));
         }
     }
+    // RFC 7606 §5.2: without reachable NLRI, an UPDATE that carries attributes other than
+    // MP_UNREACH_NLRI gives nothing to withdraw, so any error beyond attribute discard resets.
+    let only_unreach = update.attributes.iter().all(|a| a.type_code() == AttributeType::MpUnreachNlri);
+    if !update.has_reachable() && !(only_unreach && errors.is_empty()) {
+        if let Some(i) = errors.iter().position(|e| e.action() != ErrorAction::AttributeDiscard) {
+            return Err(errors.swap_remove(i).escalate());
+        }
+    }
     Ok(ReceivedUpdate { update, errors })
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # capture-vectors.sh [RUNDIR]            capture real BGP messages and write tests/vectors/real/*.hex
-# capture-vectors.sh --from-pcap PCAP    only re-extract the vectors from an earlier capture
+# capture-vectors.sh --from-pcap PCAP [RUNDIR]   only re-extract the vectors from an earlier capture
+#                                        (same NET/PORT as when it was captured)
 #
 # gobgpd plays the speaker (NET.1:PORT, AS 65000, graceful restart on so it sends End-of-RIB) and peers
 # with four real implementations, each on its own loopback address (lib.sh, configs/):
@@ -8,8 +9,9 @@
 #   ExaBGP NET.5 AS 65000 (iBGP, so LOCAL_PREF is sent both ways)
 # tshark records everything on lo (capture filter: those addresses only). The speaker announces IPv4/IPv6
 # unicast routes (communities, large communities, MED, LOCAL_PREF) and FlowSpec rules (v4, v6, VPN v4/v6);
-# BIRD, FRR, ExaBGP and the GoBGP peer announce their own; then withdraws, ROUTE-REFRESH from every
-# implementation, and session shutdowns (NOTIFICATION Cease). Every process started here is stopped by PID.
+# BIRD, FRR, ExaBGP and the GoBGP peer announce their own; then withdraws, ROUTE-REFRESH (BIRD, FRR,
+# ExaBGP; GoBGP 3.10 never sends one) and session resets/shutdowns (NOTIFICATION Cease, some with an
+# RFC 8203 shutdown communication). Every process started here is stopped by its PID.
 # The TCP streams are reassembled per direction and split into BGP messages, which are written to
 # OUT/<impl>-<type>.hex (see tests/vectors/real/README.md).
 # Environment: NET [127.0.50] (addresses NET.1-NET.5), PORT [179] (BGP port of all five),
@@ -31,8 +33,8 @@ GOBGP_PEER_API=$GOBGP_ADDR:50051
 
 PCAP_IN=""
 if [ "${1:-}" = --from-pcap ]; then
-  PCAP_IN=${2:?usage: $0 --from-pcap PCAP}
-  RUNDIR=$(mktemp -d /tmp/prefixd-vectors.XXXXXX)
+  PCAP_IN=${2:?usage: $0 --from-pcap PCAP [RUNDIR]}
+  RUNDIR=${3:-$(mktemp -d /tmp/prefixd-vectors.XXXXXX)}
 else
   RUNDIR=${1:-$(mktemp -d /tmp/prefixd-vectors.XXXXXX)}
 fi
@@ -63,7 +65,7 @@ capture() {
   trap cleanup EXIT
 
   local hosts="host $SPEAKER_ADDR or host $BIRD_ADDR or host $GOBGP_ADDR or host $FRR_ADDR or host $EXA_ADDR"
-  tshark -i lo -f "tcp port $PORT and ($hosts)" -w "$RUNDIR/cap.pcapng" -q 2>"$RUNDIR/tshark.err" &
+  tshark -i lo -f "tcp port $PORT and ($hosts)" -w "$RUNDIR/cap.pcapng" -q >"$RUNDIR/tshark.out" 2>"$RUNDIR/tshark.err" &
   echo $! > "$RUNDIR/tshark.pid"
   wait_for 15 grep -q Capturing "$RUNDIR/tshark.err" || { echo "tshark did not start" >&2; cat "$RUNDIR/tshark.err" >&2; exit 1; }
 
@@ -107,67 +109,70 @@ EOF
   frr() { vtysh --vty_socket "$RUNDIR/frr" "$@"; }
   established() { [ "$(sgobgp neighbor 2>/dev/null | grep -c Establ)" = "$1" ]; }
   phase() { echo "== $*"; }
+  # ctl CMD...: a control command; output goes to RUNDIR/control.log, a failure is reported.
+  ctl() { echo "\$ $*" >>"$RUNDIR/control.log"; "$@" >>"$RUNDIR/control.log" 2>&1 || echo "WARNING: failed: $*" >&2; }
 
   phase "waiting for 4 sessions (speaker view, up to 60 s)"
   wait_for 60 established 4 || { echo "WARNING: not all sessions Established:"; sgobgp neighbor; }
   sleep "$SETTLE"
 
   phase "speaker announces unicast and FlowSpec"
-  sgobgp global rib -a ipv4 add 10.50.0.0/24 nexthop 192.0.2.1 origin igp med 10 local-pref 200 \
+  ctl sgobgp global rib -a ipv4 add 10.50.0.0/24 nexthop 192.0.2.1 origin igp med 10 local-pref 200 \
     community 65000:100,65000:200 large-community 65000:1:1,65000:1:2
-  sgobgp global rib -a ipv4 add 10.50.1.0/24 nexthop 192.0.2.1 origin incomplete aspath 64512,64513
-  sgobgp global rib -a ipv6 add 2001:db8:50::/48 nexthop 2001:db8::1 med 5 community 65000:600 large-community 65000:6:6
-  sgobgp global rib -a ipv6 add 2001:db8:51::/48 nexthop 2001:db8::1
-  sgobgp global rib -a ipv4-flowspec add match destination 10.0.0.1/32 protocol udp source-port 53 then discard
-  sgobgp global rib -a ipv4-flowspec add match destination 10.0.1.0/24 source 192.0.2.0/24 protocol tcp \
+  ctl sgobgp global rib -a ipv4 add 10.50.1.0/24 nexthop 192.0.2.1 origin incomplete aspath 64512,64513
+  ctl sgobgp global rib -a ipv6 add 2001:db8:50::/48 nexthop 2001:db8::1 med 5 community 65000:600 large-community 65000:6:6
+  ctl sgobgp global rib -a ipv6 add 2001:db8:51::/48 nexthop 2001:db8::1
+  ctl sgobgp global rib -a ipv4-flowspec add match destination 10.0.0.1/32 protocol udp source-port 53 then discard
+  ctl sgobgp global rib -a ipv4-flowspec add match destination 10.0.1.0/24 source 192.0.2.0/24 protocol tcp \
     destination-port '>=80&<=100' packet-length '>1000' tcp-flags '=S' fragment is-fragment dscp 10 then rate-limit 10000
-  sgobgp global rib -a ipv4-flowspec add match destination 10.0.2.0/24 protocol icmp icmp-type 8 icmp-code 0 \
+  ctl sgobgp global rib -a ipv4-flowspec add match destination 10.0.2.0/24 protocol icmp icmp-type 8 icmp-code 0 \
     then redirect 65000:300
-  sgobgp global rib -a ipv4-flowspec add match destination 10.0.3.0/24 protocol udp port '==123' then mark 5
-  sgobgp global rib -a ipv6-flowspec add match destination 2001:db8:1::/48 protocol tcp destination-port 443 then rate-limit 1000
-  sgobgp global rib -a ipv6-flowspec add match destination 2001:db8:1:1::/64 source 2001:db8:2::/48 label 10 then discard
-  sgobgp global rib -a ipv4-l3vpn-flowspec add rd 65000:100 match destination 10.0.0.2/32 then discard
-  sgobgp global rib -a ipv6-l3vpn-flowspec add rd 65000:200 match destination 2001:db8:9::/48 then discard
+  ctl sgobgp global rib -a ipv4-flowspec add match destination 10.0.3.0/24 protocol udp port '==123' then mark 5
+  ctl sgobgp global rib -a ipv6-flowspec add match destination 2001:db8:1::/48 protocol tcp destination-port 443 then rate-limit 1000
+  ctl sgobgp global rib -a ipv6-flowspec add match destination 2001:db8:1:1::/64 source 2001:db8:2::/48 label 10 then discard
+  ctl sgobgp global rib -a ipv4-l3vpn-flowspec add rd 65000:100 match destination 10.0.0.2/32 then discard
+  ctl sgobgp global rib -a ipv6-l3vpn-flowspec add rd 65000:200 match destination 2001:db8:9::/48 then discard
 
   phase "GoBGP peer announces"
-  pgobgp global rib -a ipv4 add 10.52.0.0/24 nexthop 192.0.2.3 community 65002:1
-  pgobgp global rib -a ipv4-flowspec add match destination 10.52.1.0/24 then discard
+  ctl pgobgp global rib -a ipv4 add 10.52.0.0/24 nexthop 192.0.2.3 community 65002:1
+  ctl pgobgp global rib -a ipv4-flowspec add match destination 10.52.1.0/24 then discard
 
   phase "BIRD enables its static routes"
-  birdctl enable flowstatic >/dev/null; birdctl enable flowstatic6 >/dev/null
-  birdctl enable unistatic4 >/dev/null; birdctl enable unistatic6 >/dev/null
+  ctl birdctl enable flowstatic; ctl birdctl enable flowstatic6
+  ctl birdctl enable unistatic4; ctl birdctl enable unistatic6
   wait_for 15 eval 'sgobgp global rib -a ipv4-flowspec 2>/dev/null | grep 192.0.2.0/24 >/dev/null' ||
     echo "WARNING: speaker did not get BIRD's flow route"
   sleep "$SETTLE"
 
   phase "withdraws"
-  sgobgp global rib -a ipv4 del 10.50.1.0/24
-  sgobgp global rib -a ipv6 del 2001:db8:51::/48
-  sgobgp global rib -a ipv4-flowspec del match destination 10.0.0.1/32 protocol udp source-port 53 then discard
-  sgobgp global rib -a ipv6-flowspec del match destination 2001:db8:1:1::/64 source 2001:db8:2::/48 label 10 then discard
-  sgobgp global rib -a ipv4-l3vpn-flowspec del rd 65000:100 match destination 10.0.0.2/32 then discard
-  birdctl disable unistatic6 >/dev/null; birdctl disable flowstatic >/dev/null
-  frr -c 'configure terminal' -c "router bgp $FRR_AS" -c 'address-family ipv6 unicast' \
-    -c 'no network 2001:db8:7::/48 route-map ORIGINATE' >/dev/null
-  pgobgp global rib -a ipv4-flowspec del match destination 10.52.1.0/24 then discard
+  ctl sgobgp global rib -a ipv4 del 10.50.1.0/24
+  ctl sgobgp global rib -a ipv6 del 2001:db8:51::/48
+  ctl sgobgp global rib -a ipv4-flowspec del match destination 10.0.0.1/32 protocol udp source-port 53 then discard
+  ctl sgobgp global rib -a ipv6-flowspec del match destination 2001:db8:1:1::/64 source 2001:db8:2::/48 label 10 then discard
+  ctl sgobgp global rib -a ipv4-l3vpn-flowspec del rd 65000:100 match destination 10.0.0.2/32 then discard
+  ctl birdctl disable unistatic6; ctl birdctl disable flowstatic
+  ctl frr -c 'configure terminal' -c "router bgp $FRR_AS" -c 'address-family ipv6 unicast' \
+    -c 'no network 2001:db8:7::/48 route-map ORIGINATE'
+  ctl pgobgp global rib -a ipv4-flowspec del match destination 10.52.1.0/24 then discard
   sleep "$SETTLE"
 
   phase "route refresh from every implementation"
   # GoBGP 3.10 never sends ROUTE-REFRESH: "gobgp neighbor X softresetin" re-reads its own Adj-RIB-In.
-  birdctl reload in speaker >/dev/null
-  frr -c "clear bgp ipv4 unicast $SPEAKER_ADDR in" -c "clear bgp ipv6 flowspec $SPEAKER_ADDR in" >/dev/null
+  ctl birdctl reload in speaker
+  ctl frr -c "clear bgp ipv4 unicast $SPEAKER_ADDR in" -c "clear bgp ipv6 flowspec $SPEAKER_ADDR in"
   touch "$RUNDIR/exabgp.refresh"
   sleep $((SETTLE + 2))
 
   phase "NOTIFICATIONs: session resets and shutdowns"
-  frr -c "clear bgp $SPEAKER_ADDR" >/dev/null                          # Cease / administrative reset
-  birdctl 'disable speaker "prefixd interop: BIRD shutdown"' >/dev/null   # Cease / shutdown + message
-  pgobgp neighbor "$SPEAKER_ADDR" disable --reason "prefixd interop: GoBGP peer shutdown"
+  ctl frr -c "clear bgp $SPEAKER_ADDR"                          # Cease / administrative reset
+  ctl birdctl 'disable speaker "prefixd interop: BIRD shutdown"'   # Cease / shutdown + message
+  ctl pgobgp neighbor "$SPEAKER_ADDR" reset --reason "prefixd interop: GoBGP peer reset"   # Cease / reset + message
   touch "$RUNDIR/exabgp.teardown"                                       # Cease / shutdown (API)
   wait_for 20 eval 'frr -c "show bgp neighbors $SPEAKER_ADDR" | grep "BGP state = Established" >/dev/null' ||
     echo "WARNING: FRR session did not come back"
   sleep 1
-  sgobgp neighbor "$FRR_ADDR" disable --reason "prefixd interop: GoBGP speaker shutdown"
+  # "shutdown" (deprecated in favour of "disable", which sends no message) sends Cease / shutdown + message.
+  ctl sgobgp neighbor "$FRR_ADDR" shutdown --reason "prefixd interop: GoBGP speaker shutdown"
   sleep 2
 
   phase "stopping"
@@ -290,7 +295,10 @@ with open(os.path.join(work, "vectors.txt"), "w") as f:
         for off in range(0, len(m), 16):
             f.write("%06x %s\n" % (off, " ".join("%02x" % x for x in m[off:off + 16])))
 synth = os.path.join(work, "vectors.pcapng")
-subprocess.run(["text2pcap", "-q", "-T", "179,179", os.path.join(work, "vectors.txt"), synth], check=True)
+r = subprocess.run(["text2pcap", "-q", "-T", "179,179", os.path.join(work, "vectors.txt"), synth],
+                   capture_output=True, text=True)
+if r.returncode != 0:
+    sys.exit("text2pcap failed: " + r.stderr)
 pdml = ET.fromstring(tshark("-r", synth, "-T", "pdml"))
 
 BITS = re.compile(r"^[.01 ]+ = ")
@@ -306,7 +314,9 @@ def leaves(node, skip=()):
     out = []
     for f in kids(node):
         n = f.get("name", "")
-        if n.startswith("_ws") or n in skip:
+        if (n.startswith("_ws") or n in skip or ".flags" in n or n.endswith(".opflags")
+                or n.endswith((".len", ".length", ".type_code", ".filter_type", ".reserved", ".nbr_snpa"))
+                or n in ("bgp.marker", "bgp.type", "bgp.cap.type")):
             continue
         if kids(f):
             sub = leaves(f, skip)
@@ -315,8 +325,7 @@ def leaves(node, skip=()):
         s = sh(f)
         if BITS.match(s):
             s = s.split(" = ", 1)[1]
-        if (not s or n.endswith((".len", ".length", ".type_code", ".filter_type", ".reserved"))
-                or ".flags" in n or n in ("bgp.marker", "bgp.type", "bgp.cap.type")):
+        if not s:
             continue
         out.append(short(s))
     return out

@@ -275,15 +275,26 @@ pub(crate) fn decode_attributes(mut r: Reader<'_>, ctx: &WireContext) -> Result<
     while !r.is_empty() {
         let start = r.offset();
         let whole = r.rest();
-        let list_error = |reason| DecodeError::new(start, ErrorKind::MalformedAttributeList { reason });
+        // RFC 7606 §4: an attribute that does not fit is treat-as-withdraw; the Total Path Attribute
+        // Length still locates the NLRI, but nothing after the overrun can be read.
+        let overrun = |reason| DecodeError::new(start, ErrorKind::AttributeOverrun { reason });
         let (flags, type_code) = match (r.u8(), r.u8()) {
             (Some(f), Some(t)) => (f & FLAG_DEFINED, t),
-            _ => return Err(list_error("attribute header truncated")),
+            _ => {
+                out.errors.push(overrun("fewer than three octets left for an attribute header"));
+                break;
+            }
         };
         let len = if flags & FLAG_EXTENDED_LENGTH != 0 { r.u16().map(usize::from) } else { r.u8().map(usize::from) };
-        let len = len.ok_or_else(|| list_error("attribute header truncated"))?;
+        let Some(len) = len else {
+            out.errors.push(overrun("attribute length field truncated"));
+            break;
+        };
         let header = if flags & FLAG_EXTENDED_LENGTH != 0 { 4 } else { 3 };
-        let value = r.sub(len).ok_or_else(|| list_error("attribute length runs past the path attribute field"))?;
+        let Some(value) = r.sub(len) else {
+            out.errors.push(overrun("attribute length runs past the path attribute field"));
+            break;
+        };
         let raw = whole.get(..header + len).unwrap_or(whole).to_vec();
         let ty = AttributeType::from(type_code);
 

@@ -225,7 +225,7 @@ pub enum ErrorKind {
 /// What a session does about an error in a received message (RFC 7606 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case", tag = "action"))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum ErrorAction {
     /// Send the NOTIFICATION and close the session.

@@ -1,1 +1,46 @@
-fn main() {}
+//! `prefixd`: the prefixd daemon and its BGP tools.
+//!
+//! For now it offers the message tools operators use on captured packets:
+//! `prefixd decode` (hex to JSON) and `prefixd encode` (JSON to hex).
+#![forbid(unsafe_code)]
+
+mod codec_cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// prefixd: DDoS events to BGP FlowSpec rules, and BGP message tools.
+#[derive(Debug, Parser)]
+#[command(name = "prefixd", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode whole BGP messages given in hex (marker included) to one JSON object per message.
+    ///
+    /// Reads the arguments, or standard input when there are none. Several messages may follow one
+    /// another; white space, `:` separators and lines starting with `#` are ignored. A malformed
+    /// message prints a JSON object with "error" (offset, NOTIFICATION, RFC 7606 action) and exits 1.
+    Decode(codec_cli::DecodeArgs),
+    /// Encode JSON messages (as printed by `decode`) to hex, one line per message.
+    Encode(codec_cli::EncodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => codec_cli::decode(&args),
+        Command::Encode(args) => codec_cli::encode(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("prefixd: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -311,3 +311,16 @@ proptest! {
         prop_assert_eq!(got, encoded);
     }
 }
+
+#[cfg(feature = "serde")]
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The JSON form (what `prefixd decode` prints) reads back to the same message.
+    #[test]
+    fn json_round_trip(m in message()) {
+        let json = serde_json::to_string(&m).unwrap();
+        let back: Message = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+        prop_assert_eq!(back, m);
+    }
+}

@@ -176,8 +176,8 @@ fn decode_body(mut r: Reader<'_>, ctx: &WireContext) -> Result<ReceivedUpdate, D
     }
     // RFC 7606 §5.2: without reachable NLRI, an UPDATE that carries attributes other than
     // MP_UNREACH_NLRI gives nothing to withdraw, so any error beyond attribute discard resets.
-    let only_unreach = update.attributes.iter().all(|a| a.type_code() == AttributeType::MpUnreachNlri);
-    if !update.has_reachable() && !(only_unreach && errors.is_empty()) {
+    // (A survivable error always comes from such an attribute: MP_UNREACH_NLRI errors are fatal.)
+    if !update.has_reachable() {
         if let Some(i) = errors.iter().position(|e| e.action() != ErrorAction::AttributeDiscard) {
             return Err(errors.swap_remove(i).escalate());
         }

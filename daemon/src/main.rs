@@ -1,10 +1,12 @@
 //! `prefixd`: the prefixd daemon and its BGP tools.
 //!
 //! For now it offers the message tools operators use on captured packets:
-//! `prefixd decode` (hex to JSON) and `prefixd encode` (JSON to hex).
+//! `prefixd decode` (hex to JSON), `prefixd encode` (JSON to hex), and
+//! `prefixd flowspec decode|encode` (FlowSpec NLRI to rule text and back).
 #![forbid(unsafe_code)]
 
 mod codec_cli;
+mod flowspec_cli;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,9 @@ enum Command {
     Decode(codec_cli::DecodeArgs),
     /// Encode JSON messages (as printed by `decode`) to hex, one line per message.
     Encode(codec_cli::EncodeArgs),
+    /// FlowSpec NLRI tools: `decode` (hex to rule text) and `encode` (rule text to hex).
+    #[command(subcommand)]
+    Flowspec(flowspec_cli::Command),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => codec_cli::decode(&args),
         Command::Encode(args) => codec_cli::encode(&args),
+        Command::Flowspec(cmd) => flowspec_cli::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 SECS=${1:-600}; shift || true
-TARGETS=${*:-"framer open update notification keepalive route_refresh roundtrip session"}
+TARGETS=${*:-"framer open update notification keepalive route_refresh roundtrip session flowspec_nlri flowspec_action flowspec_text flowspec_roundtrip"}
 LOG=${FUZZ_LOG:-$(mktemp -d)}
+mkdir -p "$LOG"
 python3 - <<'PY'
 import glob, os
 vectors = []
@@ -28,6 +29,20 @@ for i, v in enumerate(vectors):
     put("framer", f"real{i}", b"\x00" + v)
     if t == 2:
         put("session", f"real{i}", b"\x00" + v)
+# FlowSpec seeds: the public vectors (shared/notes/flowspec.md) and some rule texts.
+nlri = [(0, "0b0118c00002038106048119"), (0, "120118c0000202 18cb00710403 89458b911f90"),
+        (1, "1201200020010db80268401234 56789a038106"), (1, "0f01200020010db80268412468acf134"),
+        (0, "250120c0a8000102200a00000903011181060401509 11f900512 1f90541f98910c38069 20400"),
+        (2, "140000fdec000000010120cb00710603810605815 0")]
+for i, (sel, h) in enumerate(nlri):
+    b = bytes.fromhex(h.replace(" ", ""))
+    put("flowspec_nlri", f"v{i}", bytes([sel]) + b)
+    put("flowspec_roundtrip", f"v{i}", bytes([sel & 1]) + b)
+put("flowspec_action", "v0", bytes.fromhex("8006000046160000800c0000447a00008007000000000003800900000000000a8008ffdc00003039"))
+for i, t in enumerate(["dst 192.0.2.1/32 proto =17 sport =53 pkt-len >=512 then rate-bytes 125000",
+                       "src 2001:db8::/48 dst ::1234:5678:9a00:0/104 offset 64 tcp-flags syn&!ack then discard",
+                       "rd 65000:1 dst 203.0.113.0/24 dport >=137&<=139|=8080 then redirect 65000:100 mark 10"]):
+    put("flowspec_text", f"t{i}", t.encode())
 PY
 crashed=0
 for t in $TARGETS; do

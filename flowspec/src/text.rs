@@ -776,3 +776,87 @@ mod tests {
         assert_eq!(e.message, "DSCP values are one octet (RFC 8955 §4.2.2.11)");
     }
 }
+
+/// JSON form of a rule: the family, the route distinguisher, one string per component and one per
+/// action, each in the text syntax:
+/// `{"afi":"ipv4","match":["dst 192.0.2.1/32","proto =17"],"then":["discard"]}`.
+#[cfg(feature = "serde")]
+mod json {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    struct Repr {
+        afi: Afi,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rd: Option<String>,
+        #[serde(rename = "match")]
+        components: Vec<String>,
+        #[serde(default, rename = "then", skip_serializing_if = "Vec::is_empty")]
+        actions: Vec<String>,
+    }
+
+    fn one(spec: &FlowSpec, c: &Component) -> String {
+        // A one-component rule shows exactly that component (plus the family word, dropped here).
+        FlowSpec::new(spec.afi(), None, vec![c.clone()])
+            .map(|s| s.to_string().trim_start_matches("ipv6 ").to_owned())
+            .unwrap_or_default()
+    }
+
+    impl Serialize for FlowRule {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Repr {
+                afi: self.spec.afi(),
+                rd: self.spec.rd().map(|r| r.to_string()),
+                components: self.spec.components().iter().map(|c| one(&self.spec, c)).collect(),
+                actions: self.actions.iter().map(ToString::to_string).collect(),
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for FlowRule {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let r = Repr::deserialize(d)?;
+            let mut text = String::new();
+            if let Some(rd) = &r.rd {
+                text.push_str(&format!("rd {rd} "));
+            }
+            text.push_str(&r.components.join(" "));
+            if !r.actions.is_empty() {
+                text.push_str(" then ");
+                text.push_str(&r.actions.join(" "));
+            }
+            FlowRule::parse(&text, Some(r.afi)).map_err(|e| serde::de::Error::custom(format!("{e} in `{text}`")))
+        }
+    }
+
+    impl Serialize for FlowSpec {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            FlowRule { spec: self.clone(), actions: Vec::new() }.serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for FlowSpec {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(FlowRule::deserialize(d)?.spec)
+        }
+    }
+
+    impl Serialize for Action {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Action {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let text = String::deserialize(d)?;
+            let rule = FlowRule::parse(&format!("proto =0 then {text}"), None).map_err(serde::de::Error::custom)?;
+            match rule.actions.as_slice() {
+                [a] => Ok(*a),
+                _ => Err(serde::de::Error::custom("expected exactly one action")),
+            }
+        }
+    }
+}

@@ -34,9 +34,9 @@ pub mod fsm;
 pub mod iana;
 pub mod message;
 pub mod nlri;
-mod wire;
+pub mod wire;
 
 pub use error::{DecodeError, EncodeError, ErrorAction, ErrorKind};
 pub use iana::{Afi, Family, Safi};
 pub use message::{Message, WireContext};
-pub use wire::hex;
+pub use wire::{hex, Reader};

@@ -5,8 +5,11 @@
 //! the exact byte offset into their errors.
 
 /// A cursor over a bounded slice that knows its absolute offset in the enclosing message.
+///
+/// Every read returns `None` when the bytes are not there; nothing here can panic or read past the
+/// slice. Other crates (FlowSpec, the speaker) use it for their own wire formats.
 #[derive(Debug, Clone)]
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     base: usize,
@@ -14,31 +17,32 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader over `buf`, whose first byte sits at `base` in the enclosing message.
-    pub(crate) fn new(buf: &'a [u8], base: usize) -> Self {
+    pub fn new(buf: &'a [u8], base: usize) -> Self {
         Reader { buf, pos: 0, base }
     }
 
     /// The absolute offset of the next byte.
-    pub(crate) fn offset(&self) -> usize {
+    pub fn offset(&self) -> usize {
         self.base.saturating_add(self.pos)
     }
 
     /// Bytes left to read.
-    pub(crate) fn remaining(&self) -> usize {
+    pub fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// True when everything was read.
+    pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
 
     /// The bytes not read yet, without consuming them.
-    pub(crate) fn rest(&self) -> &'a [u8] {
+    pub fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or_default()
     }
 
     /// Takes the next `n` bytes.
-    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let out = self.buf.get(self.pos..end)?;
         self.pos = end;
@@ -46,33 +50,37 @@ impl<'a> Reader<'a> {
     }
 
     /// Takes the next `n` bytes as a reader of their own, with absolute offsets preserved.
-    pub(crate) fn sub(&mut self, n: usize) -> Option<Reader<'a>> {
+    pub fn sub(&mut self, n: usize) -> Option<Reader<'a>> {
         let base = self.offset();
         self.take(n).map(|buf| Reader::new(buf, base))
     }
 
     /// Takes everything that is left.
-    pub(crate) fn take_rest(&mut self) -> &'a [u8] {
+    pub fn take_rest(&mut self) -> &'a [u8] {
         let out = self.rest();
         self.pos = self.buf.len();
         out
     }
 
-    pub(crate) fn u8(&mut self) -> Option<u8> {
+    /// Reads one byte.
+    pub fn u8(&mut self) -> Option<u8> {
         let b = *self.buf.get(self.pos)?;
         self.pos += 1;
         Some(b)
     }
 
-    pub(crate) fn u16(&mut self) -> Option<u16> {
+    /// Reads a big-endian `u16`.
+    pub fn u16(&mut self) -> Option<u16> {
         self.array::<2>().map(u16::from_be_bytes)
     }
 
-    pub(crate) fn u32(&mut self) -> Option<u32> {
+    /// Reads a big-endian `u32`.
+    pub fn u32(&mut self) -> Option<u32> {
         self.array::<4>().map(u32::from_be_bytes)
     }
 
-    pub(crate) fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+    /// Reads `N` bytes into an array.
+    pub fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.take(N)?.try_into().ok()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use bgp_core::Afi;
+use bgp_core::{Afi, Reader};
 
 use crate::component::{code, mask128, mask32, BitmaskTerm, Cmp, Component, FlowPrefix, NumericTerm};
 use crate::error::{DecodeError, EncodeError, ErrorKind};
@@ -307,52 +307,32 @@ pub(crate) fn encode_component_value(c: &Component, out: &mut Vec<u8>) {
     }
 }
 
-/// A cursor with absolute offsets, as in bgp-core.
-struct Cursor<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    base: usize,
+/// Takes `n` bytes or reports which field was cut short, at the reader's offset.
+fn take<'a>(r: &mut Reader<'a>, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+    let at = r.offset();
+    r.take(n).ok_or(DecodeError::new(at, ErrorKind::Truncated { what }))
 }
 
-impl<'a> Cursor<'a> {
-    fn offset(&self) -> usize {
-        self.base + self.pos
-    }
-    fn is_empty(&self) -> bool {
-        self.pos >= self.buf.len()
-    }
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len());
-        let out = end.and_then(|e| self.buf.get(self.pos..e));
-        match (out, end) {
-            (Some(o), Some(e)) => {
-                self.pos = e;
-                Ok(o)
-            }
-            _ => Err(DecodeError::new(self.offset(), ErrorKind::Truncated { what })),
-        }
-    }
-    fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
-        self.take(1, what).map(|b| b.first().copied().unwrap_or(0))
-    }
+fn byte(r: &mut Reader<'_>, what: &'static str) -> Result<u8, DecodeError> {
+    let at = r.offset();
+    r.u8().ok_or(DecodeError::new(at, ErrorKind::Truncated { what }))
 }
 
 fn decode_at(buf: &[u8], base: usize, afi: Afi, vpn: bool) -> Result<(FlowSpec, usize), DecodeError> {
-    let mut cur = Cursor { buf, pos: 0, base };
-    let first = cur.u8("NLRI length")?;
+    let mut cur = Reader::new(buf, base);
+    let first = byte(&mut cur, "NLRI length")?;
     let len = if first >= 0xf0 {
-        usize::from(first & 0x0f) << 8 | usize::from(cur.u8("NLRI length")?)
+        usize::from(first & 0x0f) << 8 | usize::from(byte(&mut cur, "NLRI length")?)
     } else {
         usize::from(first)
     };
     if len == 0 {
         return Err(DecodeError::new(base, ErrorKind::EmptyNlri));
     }
-    let header = cur.pos;
-    let body = cur.take(len, "NLRI")?;
-    let mut c = Cursor { buf: body, pos: 0, base: base + header };
+    let header = cur.offset() - base;
+    let mut c = Reader::new(take(&mut cur, len, "NLRI")?, base + header);
     let rd = if vpn {
-        let b = c.take(8, "route distinguisher")?;
+        let b = take(&mut c, 8, "route distinguisher")?;
         let mut rd = [0u8; 8];
         rd.copy_from_slice(b);
         Some(RouteDistinguisher(rd))
@@ -364,7 +344,7 @@ fn decode_at(buf: &[u8], base: usize, afi: Afi, vpn: bool) -> Result<(FlowSpec, 
     let mut previous = 0u8;
     while !c.is_empty() {
         let at = c.offset();
-        let t = c.u8("component type")?;
+        let t = byte(&mut c, "component type")?;
         let known = matches!(t, 1..=12) || (v6 && t == code::FLOW_LABEL);
         if !known {
             return Err(DecodeError::new(at, ErrorKind::UnknownComponent { component_type: t }));
@@ -406,15 +386,15 @@ fn decode_at(buf: &[u8], base: usize, afi: Afi, vpn: bool) -> Result<(FlowSpec, 
     Ok((FlowSpec { afi, rd, components }, header + len))
 }
 
-fn decode_prefix(c: &mut Cursor<'_>, v6: bool) -> Result<FlowPrefix, DecodeError> {
+fn decode_prefix(c: &mut Reader<'_>, v6: bool) -> Result<FlowPrefix, DecodeError> {
     let at = c.offset();
-    let len = c.u8("prefix length")?;
+    let len = byte(c, "prefix length")?;
     if !v6 {
         if len > 32 {
             return Err(DecodeError::new(at, ErrorKind::PrefixLength { length: len }));
         }
         let n = usize::from(len).div_ceil(8);
-        let bytes = c.take(n, "prefix")?;
+        let bytes = take(c, n, "prefix")?;
         let mut a = [0u8; 4];
         a.get_mut(..n).unwrap_or_default().copy_from_slice(bytes);
         let v = u32::from_be_bytes(a);
@@ -423,7 +403,7 @@ fn decode_prefix(c: &mut Cursor<'_>, v6: bool) -> Result<FlowPrefix, DecodeError
         }
         return Ok(FlowPrefix { addr: IpAddr::V4(Ipv4Addr::from(v)), len, offset: 0 });
     }
-    let offset = c.u8("prefix offset")?;
+    let offset = byte(c, "prefix offset")?;
     if len > 128 {
         return Err(DecodeError::new(at, ErrorKind::PrefixLength { length: len }));
     }
@@ -432,7 +412,7 @@ fn decode_prefix(c: &mut Cursor<'_>, v6: bool) -> Result<FlowPrefix, DecodeError
     }
     let bits = len - offset;
     let n = usize::from(bits).div_ceil(8);
-    let bytes = c.take(n, "prefix pattern")?;
+    let bytes = take(c, n, "prefix pattern")?;
     let mut a = [0u8; 16];
     a.get_mut(..n).unwrap_or_default().copy_from_slice(bytes);
     let pattern = u128::from_be_bytes(a);
@@ -444,14 +424,13 @@ fn decode_prefix(c: &mut Cursor<'_>, v6: bool) -> Result<FlowPrefix, DecodeError
 }
 
 /// Reads operator/value pairs until the end-of-list bit; returns (and, op byte, value, width).
-fn decode_ops(c: &mut Cursor<'_>) -> Result<Vec<(u8, u64, u8, usize)>, DecodeError> {
+fn decode_ops(c: &mut Reader<'_>) -> Result<Vec<(u8, u64, u8, usize)>, DecodeError> {
     let mut out = Vec::new();
     loop {
         let at = c.offset();
-        let op = c.take(1, "operator").map_err(|_| DecodeError::new(at, ErrorKind::UnterminatedList))?;
-        let op = op.first().copied().unwrap_or(0);
+        let op = c.u8().ok_or(DecodeError::new(at, ErrorKind::UnterminatedList))?;
         let width = 1u8 << ((op >> 4) & 3);
-        let bytes = c.take(usize::from(width), "operator value")?;
+        let bytes = take(c, usize::from(width), "operator value")?;
         let value = bytes.iter().fold(0u64, |v, b| v << 8 | u64::from(*b));
         out.push((op, value, width, at));
         if op & 0x80 != 0 {
@@ -460,7 +439,7 @@ fn decode_ops(c: &mut Cursor<'_>) -> Result<Vec<(u8, u64, u8, usize)>, DecodeErr
     }
 }
 
-fn decode_numeric(c: &mut Cursor<'_>, t: u8) -> Result<Vec<NumericTerm>, DecodeError> {
+fn decode_numeric(c: &mut Reader<'_>, t: u8) -> Result<Vec<NumericTerm>, DecodeError> {
     let ops = decode_ops(c)?;
     let mut terms = Vec::with_capacity(ops.len());
     for (i, (op, value, width, at)) in ops.into_iter().enumerate() {
@@ -473,7 +452,7 @@ fn decode_numeric(c: &mut Cursor<'_>, t: u8) -> Result<Vec<NumericTerm>, DecodeE
     Ok(terms)
 }
 
-fn decode_bitmask(c: &mut Cursor<'_>, t: u8, v6: bool) -> Result<Vec<BitmaskTerm>, DecodeError> {
+fn decode_bitmask(c: &mut Reader<'_>, t: u8, v6: bool) -> Result<Vec<BitmaskTerm>, DecodeError> {
     let ops = decode_ops(c)?;
     let mut terms = Vec::with_capacity(ops.len());
     for (i, (op, value, width, at)) in ops.into_iter().enumerate() {

@@ -5,6 +5,7 @@
 //! `prefixd flowspec decode|encode` (FlowSpec NLRI to rule text and back).
 #![forbid(unsafe_code)]
 
+mod announce;
 mod codec_cli;
 mod flowspec_cli;
 
@@ -30,6 +31,8 @@ enum Command {
     Decode(codec_cli::DecodeArgs),
     /// Encode JSON messages (as printed by `decode`) to hex, one line per message.
     Encode(codec_cli::EncodeArgs),
+    /// Announce FlowSpec rules from a file to BGP peers until interrupted (a static injector).
+    Announce(announce::AnnounceArgs),
     /// FlowSpec NLRI tools: `decode` (hex to rule text) and `encode` (rule text to hex).
     #[command(subcommand)]
     Flowspec(flowspec_cli::Command),
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => codec_cli::decode(&args),
         Command::Encode(args) => codec_cli::encode(&args),
         Command::Flowspec(cmd) => flowspec_cli::run(&cmd),
+        Command::Announce(args) => announce::run(&args),
     };
     match result {
         Ok(code) => code,

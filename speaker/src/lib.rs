@@ -1,8 +1,27 @@
 //! # speaker
 //!
-//! The tokio driver for [`bgp_core::fsm`]: listeners, connectors, one task per peer, Adj-RIB-In/Out.
+//! An embeddable BGP speaker: the tokio driver for [`bgp_core::fsm::Session`]. It listens and
+//! connects, runs one task per peer, keeps the Loc-RIB of locally originated routes and each peer's
+//! Adj-RIB-Out and Adj-RIB-In, packs UPDATEs, sends End-of-RIB after the initial table, answers
+//! route refresh, and applies RFC 7606 to what it receives.
 //!
-//! Not implemented yet: this crate is a placeholder in the workspace layout until the speaker work
-//! lands.
+//! The per-peer task is a `select!` over commands, socket reads and the session's next deadline;
+//! all protocol decisions are the session's.
+//!
+//! Not there yet: TCP-MD5, GTSM, graceful restart (as restarting speaker and as helper), AFI/SAFI
+//! disable (a malformed FlowSpec NLRI resets the session).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod config;
+pub mod event;
+mod peer;
+pub mod rib_out;
+pub mod route;
+mod speaker;
+
+pub use config::{MaxPrefix, MaxPrefixAction, PeerConfig, SpeakerConfig};
+pub use event::Event;
+pub use peer::PeerStatus;
+pub use route::{Nlri, Route, RouteAttributes};
+pub use speaker::{Speaker, SpeakerError};

@@ -1,0 +1,90 @@
+//! Speaker and peer configuration.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use bgp_core::fsm::PeerAs;
+use bgp_core::Family;
+
+/// The speaker: who we are and where we listen.
+#[derive(Debug, Clone)]
+pub struct SpeakerConfig {
+    /// Our AS.
+    pub local_as: u32,
+    /// Our BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// Addresses to accept connections on (e.g. `127.0.0.1:179`). Bind specific addresses, not the
+    /// wildcard, when other BGP daemons share the host.
+    pub listen: Vec<SocketAddr>,
+}
+
+/// What to do when a peer sends more prefixes than allowed (Cease / Maximum Number of Prefixes
+/// Reached, RFC 4486 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxPrefixAction {
+    /// Only report it.
+    Warn,
+    /// Close the session with Cease / 1; restart after the given time (never if `None`).
+    Teardown {
+        /// When to restart.
+        restart_after: Option<Duration>,
+    },
+}
+
+/// A limit on the routes received from a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPrefix {
+    /// Largest number of routes accepted (all families together).
+    pub limit: usize,
+    /// What happens above it.
+    pub action: MaxPrefixAction,
+}
+
+/// One peer.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// The peer's address.
+    pub address: IpAddr,
+    /// The peer's port (179).
+    pub port: u16,
+    /// The AS it must have.
+    pub remote_as: PeerAs,
+    /// Our address for this session (bound before connecting).
+    pub local_address: Option<IpAddr>,
+    /// Only wait for the peer to connect.
+    pub passive: bool,
+    /// Hold time to propose.
+    pub hold_time: u16,
+    /// Families to offer.
+    pub families: Vec<Family>,
+    /// Seconds between connection attempts.
+    pub connect_retry: Duration,
+    /// First IdleHold time after a failure (doubles up to 120 s).
+    pub idle_hold: Duration,
+    /// Offer RFC 8654 extended messages.
+    pub extended_message: bool,
+    /// Limit on received routes.
+    pub max_prefix: Option<MaxPrefix>,
+    /// Message sent with Cease / Administrative Shutdown when the peer is stopped (RFC 9003).
+    pub shutdown_message: Option<String>,
+}
+
+impl PeerConfig {
+    /// A peer with defaults: port 179, hold time 90, IPv4 and IPv6 FlowSpec, connect retry 5 s.
+    pub fn new(address: IpAddr, remote_as: u32) -> PeerConfig {
+        PeerConfig {
+            address,
+            port: 179,
+            remote_as: PeerAs::Exact(remote_as),
+            local_address: None,
+            passive: false,
+            hold_time: 90,
+            families: vec![Family::IPV4_FLOWSPEC, Family::IPV6_FLOWSPEC],
+            connect_retry: Duration::from_secs(5),
+            idle_hold: Duration::from_secs(1),
+            extended_message: true,
+            max_prefix: None,
+            shutdown_message: None,
+        }
+    }
+}

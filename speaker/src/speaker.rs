@@ -1,0 +1,247 @@
+//! The speaker handle: listeners, peers, the Loc-RIB, and the event stream.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, RwLock};
+
+use bgp_core::message::{cease, Notification};
+use bgp_core::Family;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::config::{PeerConfig, SpeakerConfig};
+use crate::event::Event;
+use crate::peer::{Command, LocRib, PeerStatus, PeerTask};
+use crate::rib_out::Change;
+use crate::route::{Nlri, Route};
+
+/// Errors of the speaker API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpeakerError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A peer with this address exists already.
+    #[error("peer {0} exists already")]
+    PeerExists(IpAddr),
+    /// No peer with this address.
+    #[error("no peer {0}")]
+    NoSuchPeer(IpAddr),
+}
+
+struct PeerHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    task: JoinHandle<()>,
+}
+
+struct Inner {
+    config: SpeakerConfig,
+    loc_rib: LocRib,
+    peers: Mutex<HashMap<IpAddr, PeerHandle>>,
+    events: mpsc::UnboundedSender<Event>,
+    listeners: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// An embeddable BGP speaker. Cloning gives another handle to the same speaker.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use speaker::{PeerConfig, Route, Speaker, SpeakerConfig};
+///
+/// let config = SpeakerConfig { local_as: 65000, router_id: "192.0.2.1".parse()?, listen: vec![] };
+/// let (speaker, mut events) = Speaker::start(config).await?;
+/// speaker.add_peer(PeerConfig::new("192.0.2.2".parse()?, 65001))?;
+/// let rule: flowspec::FlowRule = "dst 203.0.113.7/32 proto =17 sport =53 then discard".parse()?;
+/// speaker.announce([Route::flowspec(&rule)?]);
+/// while let Some(event) = events.recv().await {
+///     println!("{event:?}");
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Speaker {
+    inner: Arc<Inner>,
+}
+
+impl Speaker {
+    /// Binds the listeners and returns the speaker with its event stream: one ordered, lossless
+    /// stream for all peers (unbounded: a consumer that stops reading makes it grow).
+    pub async fn start(config: SpeakerConfig) -> Result<(Speaker, mpsc::UnboundedReceiver<Event>), SpeakerError> {
+        let (events, rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            config: config.clone(),
+            loc_rib: Arc::new(RwLock::new(HashMap::new())),
+            peers: Mutex::new(HashMap::new()),
+            events,
+            listeners: Mutex::new(Vec::new()),
+        });
+        let speaker = Speaker { inner };
+        for addr in &config.listen {
+            let listener =
+                TcpListener::bind(addr).await.map_err(|source| SpeakerError::Listen { addr: *addr, source })?;
+            info!(%addr, "listening");
+            let weak = Arc::downgrade(&speaker.inner);
+            let task = tokio::spawn(async move {
+                loop {
+                    let Ok((stream, from)) = listener.accept().await else { continue };
+                    let Some(inner) = weak.upgrade() else { return };
+                    let peers = inner.peers.lock().unwrap_or_else(|p| p.into_inner());
+                    match peers.get(&from.ip()) {
+                        Some(p) => {
+                            let _ = p.commands.send(Command::Accepted(stream));
+                        }
+                        None => debug!(%from, "connection from an unknown address closed"),
+                    }
+                }
+            });
+            speaker.lock_listeners().push(task);
+        }
+        Ok((speaker, rx))
+    }
+
+    fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.inner.listeners.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_peers(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, PeerHandle>> {
+        self.inner.peers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a peer and starts its session (connecting, or waiting when passive).
+    pub fn add_peer(&self, config: PeerConfig) -> Result<(), SpeakerError> {
+        let mut peers = self.lock_peers();
+        if peers.contains_key(&config.address) {
+            return Err(SpeakerError::PeerExists(config.address));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let address = config.address;
+        let task = PeerTask::new(
+            config,
+            self.inner.config.local_as,
+            self.inner.config.router_id,
+            self.inner.loc_rib.clone(),
+            self.inner.events.clone(),
+            rx,
+        );
+        let task = tokio::spawn(task.run());
+        peers.insert(address, PeerHandle { commands: tx, task });
+        Ok(())
+    }
+
+    /// Removes a peer: Cease / Peer De-configured (RFC 4486), then its task ends.
+    pub async fn remove_peer(&self, address: IpAddr) -> Result<(), SpeakerError> {
+        let handle = self.lock_peers().remove(&address).ok_or(SpeakerError::NoSuchPeer(address))?;
+        stop(handle, Notification::new(6, cease::PEER_DECONFIGURED, Vec::new())).await;
+        Ok(())
+    }
+
+    /// Stops every peer with Cease / Administrative Shutdown (and an RFC 9003 message) and the
+    /// listeners. Routes are withdrawn by the session going down.
+    pub async fn shutdown(&self, message: Option<&str>) {
+        let n = Notification::cease(cease::ADMINISTRATIVE_SHUTDOWN, message)
+            .unwrap_or_else(|_| Notification::new(6, cease::ADMINISTRATIVE_SHUTDOWN, Vec::new()));
+        let handles: Vec<PeerHandle> = self.lock_peers().drain().map(|(_, h)| h).collect();
+        for h in handles {
+            stop(h, n.clone()).await;
+        }
+        for l in self.lock_listeners().drain(..) {
+            l.abort();
+        }
+    }
+
+    /// Adds or replaces routes in the Loc-RIB and sends them to every Established peer that
+    /// negotiated their family.
+    pub fn announce(&self, routes: impl IntoIterator<Item = Route>) {
+        let changes: Vec<Change> = routes.into_iter().map(Change::Announce).collect();
+        self.apply(changes);
+    }
+
+    /// Removes routes from the Loc-RIB and withdraws them from every peer.
+    pub fn withdraw(&self, nlri: impl IntoIterator<Item = Nlri>) {
+        let changes: Vec<Change> = nlri.into_iter().map(Change::Withdraw).collect();
+        self.apply(changes);
+    }
+
+    fn apply(&self, changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        {
+            let mut rib = self.inner.loc_rib.write().unwrap_or_else(|p| p.into_inner());
+            for c in &changes {
+                match c {
+                    Change::Announce(r) => {
+                        rib.insert(r.nlri.clone(), r.attributes.clone());
+                    }
+                    Change::Withdraw(n) => {
+                        rib.remove(n);
+                    }
+                }
+            }
+        }
+        let changes = Arc::new(changes);
+        for p in self.lock_peers().values() {
+            if p.commands.send(Command::Changes(changes.clone())).is_err() {
+                warn!("a peer task has ended");
+            }
+        }
+    }
+
+    /// The locally originated routes.
+    pub fn local_rib(&self) -> Vec<Route> {
+        let rib = self.inner.loc_rib.read().unwrap_or_else(|p| p.into_inner());
+        rib.iter().map(|(n, a)| Route { nlri: n.clone(), attributes: a.clone() }).collect()
+    }
+
+    /// The addresses of the configured peers.
+    pub fn peers(&self) -> Vec<IpAddr> {
+        self.lock_peers().keys().copied().collect()
+    }
+
+    /// State and counters of a peer.
+    pub async fn peer_status(&self, address: IpAddr) -> Option<PeerStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.command(address, Command::Status(tx))?;
+        rx.await.ok()
+    }
+
+    /// The routes announced to a peer in one family (its Adj-RIB-Out).
+    pub async fn adj_rib_out(&self, address: IpAddr, family: Family) -> Option<Vec<Route>> {
+        let (tx, rx) = oneshot::channel();
+        self.command(address, Command::AdjRibOut(family, tx))?;
+        rx.await.ok()
+    }
+
+    /// The routes received from a peer in one family (its Adj-RIB-In).
+    pub async fn adj_rib_in(&self, address: IpAddr, family: Family) -> Option<Vec<Route>> {
+        let (tx, rx) = oneshot::channel();
+        self.command(address, Command::AdjRibIn(family, tx))?;
+        rx.await.ok()
+    }
+
+    /// Asks a peer to send its routes of a family again (ROUTE-REFRESH, RFC 2918).
+    pub fn request_refresh(&self, address: IpAddr, family: Family) -> Result<(), SpeakerError> {
+        self.command(address, Command::RequestRefresh(family)).ok_or(SpeakerError::NoSuchPeer(address))
+    }
+
+    fn command(&self, address: IpAddr, c: Command) -> Option<()> {
+        self.lock_peers().get(&address)?.commands.send(c).ok()
+    }
+}
+
+async fn stop(handle: PeerHandle, notification: Notification) {
+    let (tx, rx) = oneshot::channel();
+    if handle.commands.send(Command::Stop { notification, done: tx }).is_ok() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), rx).await;
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), handle.task).await;
+}

@@ -1,0 +1,183 @@
+//! The speaker against a real BIRD 2, over IPv4 and IPv6 transport: the session comes up, rules we
+//! announce appear in `birdc` with the same components, BIRD's own rules arrive in our
+//! Adj-RIB-In, a withdrawal removes a rule, and a route refresh from BIRD is answered.
+//!
+//! Addresses: 127.0.62.1 (us) / 127.0.62.2 (BIRD) on port 179; [::1]:1793 (us) / [::1]:1792 (BIRD).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use bgp_core::fsm::State;
+use bgp_core::Family;
+use flowspec::FlowRule;
+use interop_harness::Bird;
+use speaker::{Event, PeerConfig, Route, Speaker, SpeakerConfig};
+
+fn bird_conf(bird: &str, bird_port: u16, us: &str, us_port: u16) -> String {
+    format!(
+        r#"log "@DIR@/bird.log" all;
+router id 10.0.62.2;
+protocol device {{ }}
+flow4 table flowtab4;
+flow6 table flowtab6;
+protocol static flowstatic {{
+  flow4 {{ table flowtab4; }};
+  route flow4 {{ dst 192.0.2.0/24; proto = 17; dport = 53; }};
+}}
+protocol static flowstatic6 {{
+  flow6 {{ table flowtab6; }};
+  route flow6 {{ dst 2001:db8:2::/48; next header = 17; dport = 53; }};
+}}
+protocol bgp speaker {{
+  local {bird} port {bird_port} as 65001;
+  neighbor {us} port {us_port} as 65000;
+  strict bind yes;
+  multihop;
+  connect delay time 1;
+  connect retry time 2;
+  error wait time 1, 4;
+  flow4 {{ table flowtab4; import all; export all; }};
+  flow6 {{ table flowtab6; import all; export all; }};
+}}
+"#
+    )
+}
+
+async fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn scenario(name: &str, us: &str, us_port: u16, bird_addr: &str, bird_port: u16) {
+    let Some(bird) = Bird::start(name, &bird_conf(bird_addr, bird_port, us, us_port)) else { return };
+    let us_ip: IpAddr = us.parse().unwrap();
+    let bird_ip: IpAddr = bird_addr.parse().unwrap();
+    let config = SpeakerConfig {
+        local_as: 65000,
+        router_id: "10.0.62.1".parse().unwrap(),
+        listen: vec![SocketAddr::new(us_ip, us_port)],
+    };
+    let (speaker, mut events) = Speaker::start(config).await.unwrap();
+    let rules = [
+        "dst 203.0.113.7/32 proto =17 sport =53 pkt-len >=512 then rate-bytes 125000",
+        "dst 203.0.113.8/32 proto =6 dport =443 tcp-flags =syn then discard",
+        "dst 203.0.113.9/32 proto =17 sport =123 then discard",
+        "dst 2001:db8:9::1/128 proto =17 sport =53 then discard",
+        "dst 2001:db8:9::2/128 proto =6 dport =80 then rate-bytes 1000",
+    ];
+    let routes: Vec<Route> = rules.iter().map(|r| Route::flowspec(&r.parse::<FlowRule>().unwrap()).unwrap()).collect();
+    speaker.announce(routes.clone());
+    let mut peer = PeerConfig::new(bird_ip, 65001);
+    peer.port = bird_port;
+    peer.local_address = Some(us_ip);
+    speaker.add_peer(peer).unwrap();
+
+    // Up, and BIRD holds our five rules.
+    let up = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(e) = events.recv().await {
+            if let Event::PeerUp { negotiated, .. } = e {
+                return Some(negotiated);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("session with BIRD established");
+    assert!(up.families.contains(&Family::IPV4_FLOWSPEC) && up.families.contains(&Family::IPV6_FLOWSPEC));
+    let held = poll(Duration::from_secs(10), || {
+        let t4 = bird.birdc("show route table flowtab4 protocol speaker");
+        let t6 = bird.birdc("show route table flowtab6 protocol speaker");
+        (t4.matches("flow4 {").count() == 3 && t6.matches("flow6 {").count() == 2).then(|| format!("{t4}\n{t6}"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("BIRD did not receive our rules:\n{}", bird.birdc("show route table flowtab4 all")));
+    for want in [
+        "flow4 { dst 203.0.113.7/32; proto 17; sport 53; length >= 512; }",
+        "flow4 { dst 203.0.113.8/32; proto 6; dport 443; tcp flags 0x2/0x2; }",
+        "flow6 { dst 2001:db8:9::1/128; next header 17; sport 53; }",
+    ] {
+        assert!(held.contains(want), "missing `{want}` in\n{held}");
+    }
+
+    // BIRD's static rules reach our Adj-RIB-In.
+    let mut got4 = Vec::new();
+    for _ in 0..50 {
+        got4 = speaker.adj_rib_in(bird_ip, Family::IPV4_FLOWSPEC).await.unwrap();
+        if !got4.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let texts: Vec<String> = got4.iter().map(|r| r.nlri.to_string()).collect();
+    assert!(texts.contains(&"dst 192.0.2.0/24 proto =17 dport =53".to_string()), "{texts:?}");
+    let mut got6 = Vec::new();
+    for _ in 0..50 {
+        got6 = speaker.adj_rib_in(bird_ip, Family::IPV6_FLOWSPEC).await.unwrap();
+        if !got6.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        got6.iter().map(|r| r.nlri.to_string()).collect::<Vec<_>>(),
+        ["dst 2001:db8:2::/48 proto =17 dport =53"]
+    );
+
+    // A route refresh from BIRD is answered with the table again.
+    let before = speaker.peer_status(bird_ip).await.unwrap();
+    assert_eq!(before.state, State::Established);
+    assert_eq!(before.adj_rib_out, 5);
+    bird.birdc("reload in speaker");
+    let mut status = speaker.peer_status(bird_ip).await.unwrap();
+    for _ in 0..100 {
+        if status.counters.received[4] >= 1 && status.counters.sent[1] > before.counters.sent[1] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = speaker.peer_status(bird_ip).await.unwrap();
+    }
+    assert!(status.counters.received[4] >= 1, "BIRD sent ROUTE-REFRESH: {:?}", status.counters);
+    assert!(
+        status.counters.sent[1] > before.counters.sent[1],
+        "table re-sent: {:?} -> {:?}",
+        before.counters,
+        status.counters
+    );
+
+    // Withdraw one rule: BIRD drops it.
+    speaker.withdraw([routes[1].nlri.clone()]);
+    poll(Duration::from_secs(10), || {
+        (bird.birdc("show route table flowtab4 protocol speaker").matches("flow4 {").count() == 2).then_some(())
+    })
+    .await
+    .expect("BIRD removed the withdrawn rule");
+    assert!(!bird.birdc("show route table flowtab4 protocol speaker").contains("203.0.113.8/32"));
+
+    speaker.shutdown(Some("test done")).await;
+    // BIRD saw our shutdown communication.
+    poll(Duration::from_secs(5), || bird.birdc("show protocols all speaker").contains("test done").then_some(()))
+        .await
+        .unwrap_or_else(|| {
+            panic!("BIRD did not log our shutdown message:\n{}", bird.birdc("show protocols all speaker"))
+        });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bird_over_ipv4() {
+    scenario("speaker-bird-v4", "127.0.62.1", 179, "127.0.62.2", 179).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bird_over_ipv6() {
+    scenario("speaker-bird-v6", "::1", 1793, "::1", 1792).await;
+}

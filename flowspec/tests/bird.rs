@@ -2,13 +2,12 @@
 //!
 //! The test runs its own BIRD on 127.0.61.2 (BIRD connects to us on 127.0.61.1:179; no other test
 //! uses these addresses), drives the BGP session with bgp-core's sans-IO `Session` over a blocking
-//! socket, announces rules, and reads BIRD's flow tables. BIRD is stopped by its PID. Under
-//! `CI=true` a missing BIRD fails the test; elsewhere the test says loudly that it did not run.
+//! socket (no speaker crate involved), announces rules, and reads BIRD's flow tables. BIRD is
+//! stopped by its PID (tests/harness). Under `CI=true` a missing BIRD fails the test; elsewhere the
+//! test says loudly that it did not run.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bgp_core::attribute::{AsPath, AttributeValue, ExtendedCommunity, MpNlri, MpReach, Origin, PathAttribute};
@@ -16,25 +15,14 @@ use bgp_core::fsm::{Direction, Event, Output, Session, SessionConfig, State};
 use bgp_core::message::Update;
 use bgp_core::{Family, Safi};
 use flowspec::{ActionCommunity, FlowRule};
+use interop_harness::Bird;
 
 const OURS: &str = "127.0.61.1";
 const BIRD: &str = "127.0.61.2";
 
-struct Bird {
-    dir: PathBuf,
-    pid: Option<i32>,
-}
-
-impl Bird {
-    fn start(dir: &Path) -> Option<Bird> {
-        if Command::new("bird").arg("--version").output().is_err() {
-            assert!(std::env::var("CI").is_err(), "bird missing under CI: .ci/run must install it");
-            eprintln!("*** BIRD not installed: the BIRD FlowSpec test DID NOT RUN ***");
-            return None;
-        }
-        std::fs::create_dir_all(dir).unwrap();
-        let conf = format!(
-            r#"log "{dir}/bird.log" all;
+fn bird_conf() -> String {
+    format!(
+        r#"log "@DIR@/bird.log" all;
 router id {BIRD};
 protocol device {{ }}
 flow4 table flowtab4;
@@ -50,46 +38,8 @@ protocol bgp speaker {{
   flow4 {{ table flowtab4; import all; export none; }};
   flow6 {{ table flowtab6; import all; export none; }};
 }}
-"#,
-            dir = dir.display()
-        );
-        std::fs::write(dir.join("bird.conf"), conf).unwrap();
-        let st = Command::new("bird")
-            .arg("-c")
-            .arg(dir.join("bird.conf"))
-            .arg("-s")
-            .arg(dir.join("bird.ctl"))
-            .arg("-P")
-            .arg(dir.join("bird.pid"))
-            .status()
-            .unwrap();
-        assert!(st.success(), "bird failed to start; see {}", dir.display());
-        let mut b = Bird { dir: dir.to_owned(), pid: None };
-        for _ in 0..50 {
-            if let Ok(p) = std::fs::read_to_string(dir.join("bird.pid")) {
-                b.pid = p.trim().parse().ok();
-                if b.pid.is_some() {
-                    break;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert!(b.pid.is_some(), "no BIRD pid file");
-        Some(b)
-    }
-
-    fn birdc(&self, cmd: &str) -> String {
-        let out = Command::new("birdc").arg("-s").arg(self.dir.join("bird.ctl")).args(cmd.split(' ')).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Bird {
-    fn drop(&mut self) {
-        if let Some(pid) = self.pid {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-        }
-    }
+"#
+    )
 }
 
 /// A blocking driver for one bgp-core session over one TCP connection.
@@ -130,12 +80,12 @@ fn bird_ext(c: &ExtendedCommunity) -> String {
 
 #[test]
 fn bird_accepts_and_shows_our_rules() {
-    let dir = std::env::temp_dir().join(format!("prefixd-bird-flowspec-{}", std::process::id()));
     let listener = match TcpListener::bind((OURS, 179)) {
         Ok(l) => l,
         Err(e) => panic!("cannot listen on {OURS}:179: {e}"),
     };
-    let Some(bird) = Bird::start(&dir) else { return };
+    let Some(bird) = Bird::start("flowspec-bird", &bird_conf()) else { return };
+    let dir = bird.dir().to_owned();
     listener.set_nonblocking(false).unwrap();
     let (stream, from) = {
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -257,5 +207,4 @@ fn bird_accepts_and_shows_our_rules() {
     let errors = std::fs::read_to_string(dir.join("bird.log")).unwrap_or_default();
     assert!(!errors.contains("Invalid") && !errors.contains("Malformed"), "{errors}");
     drop(bird);
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -41,6 +41,15 @@ pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> O
     }
 }
 
+/// Removes a run directory, unless the test is failing: then it stays for the post-mortem.
+fn cleanup(dir: &Path) {
+    if std::thread::panicking() {
+        eprintln!("daemon files kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 fn kill(pid: u32) {
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let gone = wait_for(Duration::from_secs(5), || {
@@ -116,6 +125,7 @@ impl Bird {
 impl Drop for Bird {
     fn drop(&mut self) {
         kill(self.pid);
+        cleanup(&self.dir);
     }
 }
 
@@ -166,5 +176,6 @@ impl Drop for Gobgp {
     fn drop(&mut self) {
         kill(self.child.id());
         let _ = self.child.wait();
+        cleanup(&self.dir);
     }
 }

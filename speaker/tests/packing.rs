@@ -39,8 +39,13 @@ fn attrs(k: u8) -> Arc<RouteAttributes> {
     Arc::new(a)
 }
 
+/// Announced NLRI with the tag of their attributes.
+type Announced = Vec<(Family, Vec<u8>, u8)>;
+/// Withdrawn NLRI.
+type Withdrawn = Vec<(Family, Vec<u8>)>;
+
 /// Decodes UPDATEs into (announced nlri → ext community value, withdrawn nlri), in order.
-fn decode(msgs: &[bytes::Bytes], max: usize) -> (Vec<(Family, Vec<u8>, u8)>, Vec<(Family, Vec<u8>)>) {
+fn decode(msgs: &[bytes::Bytes], max: usize) -> (Announced, Withdrawn) {
     let ctx = WireContext { max_message_len: max, ..WireContext::default() };
     let mut ann = Vec::new();
     let mut wd = Vec::new();

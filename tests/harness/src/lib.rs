@@ -179,3 +179,99 @@ impl Drop for Gobgp {
         cleanup(&self.dir);
     }
 }
+
+/// An FRR bgpd running alone (no zebra).
+pub struct Frr {
+    dir: PathBuf,
+    pid: u32,
+}
+
+impl Frr {
+    /// Starts bgpd with `config` (frr.conf) listening on `addr`:`port`.
+    pub fn start(name: &str, config: &str, addr: &str, port: u16) -> Option<Frr> {
+        if !available("/usr/lib/frr/bgpd", "--version") {
+            return None;
+        }
+        let dir = test_dir(name);
+        std::fs::write(dir.join("frr.conf"), config).expect("write config");
+        let st = Command::new("/usr/lib/frr/bgpd")
+            .arg("-d")
+            .arg("-f")
+            .arg(dir.join("frr.conf"))
+            .arg("-i")
+            .arg(dir.join("bgpd.pid"))
+            .arg("--vty_socket")
+            .arg(&dir)
+            .args(["-l", addr, "-p", &port.to_string(), "-Z", "-S", "-P", "0"])
+            .arg("--log")
+            .arg(format!("file:{}", dir.join("frr.log").display()))
+            .status()
+            .expect("run bgpd");
+        assert!(st.success(), "bgpd did not start; see {}", dir.display());
+        let pid = wait_for(Duration::from_secs(5), || {
+            std::fs::read_to_string(dir.join("bgpd.pid")).ok().and_then(|p| p.trim().parse().ok())
+        })
+        .expect("bgpd pid file");
+        wait_for(Duration::from_secs(5), || dir.join("bgpd.vty").exists().then_some(())).expect("bgpd vty socket");
+        Some(Frr { dir, pid })
+    }
+
+    /// Runs a vtysh command.
+    pub fn vtysh(&self, cmd: &str) -> String {
+        let out = Command::new("vtysh").arg("--vty_socket").arg(&self.dir).args(["-c", cmd]).output().expect("vtysh");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Frr {
+    fn drop(&mut self) {
+        kill(self.pid);
+        cleanup(&self.dir);
+    }
+}
+
+/// An ExaBGP instance.
+pub struct Exabgp {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Exabgp {
+    /// Starts ExaBGP with `config`, listening on `addr`:`port`.
+    pub fn start(name: &str, config: &str, addr: &str, port: u16) -> Option<Exabgp> {
+        if !available("exabgp", "--version") {
+            return None;
+        }
+        let dir = test_dir(name);
+        std::fs::write(dir.join("exabgp.conf"), config).expect("write config");
+        let log = std::fs::File::create(dir.join("exabgp.log")).expect("log");
+        let child = Command::new("exabgp")
+            .arg(dir.join("exabgp.conf"))
+            .env("exabgp_daemon_user", "root")
+            .env("exabgp_daemon_daemonize", "false")
+            .env("exabgp_tcp_bind", addr)
+            .env("exabgp_tcp_port", port.to_string())
+            .env("exabgp_api_cli", "false")
+            .env("exabgp_log_destination", "stdout")
+            .env("exabgp_log_packets", "true")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("run exabgp");
+        Some(Exabgp { child, dir })
+    }
+
+    /// ExaBGP's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("exabgp.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Exabgp {
+    fn drop(&mut self) {
+        kill(self.child.id());
+        let _ = self.child.wait();
+        cleanup(&self.dir);
+    }
+}

@@ -181,3 +181,74 @@ async fn bird_over_ipv4() {
 async fn bird_over_ipv6() {
     scenario("speaker-bird-v6", "::1", 1793, "::1", 1792).await;
 }
+
+/// Max-prefix teardown: BIRD announces three rules against a limit of two; we close the session
+/// with Cease / Maximum Number of Prefixes Reached (RFC 4486) and stay down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_prefix_teardown() {
+    let conf = r#"log "@DIR@/bird.log" all;
+router id 10.0.62.4;
+protocol device { }
+flow4 table flowtab4;
+protocol static flowstatic {
+  flow4 { table flowtab4; };
+  route flow4 { dst 192.0.2.1/32; proto = 17; };
+  route flow4 { dst 192.0.2.2/32; proto = 17; };
+  route flow4 { dst 192.0.2.3/32; proto = 17; };
+}
+protocol bgp speaker {
+  local 127.0.62.4 port 179 as 65001;
+  neighbor 127.0.62.3 port 179 as 65000;
+  strict bind yes;
+  multihop;
+  connect delay time 1;
+  connect retry time 2;
+  error wait time 1, 4;
+  flow4 { table flowtab4; import all; export all; };
+}
+"#;
+    let Some(bird) = Bird::start("speaker-bird-maxprefix", conf) else { return };
+    let config = SpeakerConfig {
+        local_as: 65000,
+        router_id: "10.0.62.3".parse().unwrap(),
+        listen: vec![SocketAddr::new("127.0.62.3".parse().unwrap(), 179)],
+    };
+    let (speaker, mut events) = Speaker::start(config).await.unwrap();
+    let mut p = PeerConfig::new("127.0.62.4".parse().unwrap(), 65001);
+    p.local_address = Some("127.0.62.3".parse().unwrap());
+    p.families = vec![Family::IPV4_FLOWSPEC];
+    p.max_prefix = Some(speaker::MaxPrefix { limit: 2, action: speaker::MaxPrefixAction::Teardown { restart_after: None } });
+    speaker.add_peer(p).unwrap();
+    let mut exceeded = false;
+    let mut sent = None;
+    let mut down = false;
+    let _ = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(e) = events.recv().await {
+            match e {
+                Event::MaxPrefixExceeded { count, limit, .. } => {
+                    assert_eq!(limit, 2);
+                    assert!(count > 2);
+                    exceeded = true;
+                }
+                Event::NotificationSent { notification, .. } => sent = Some(notification),
+                Event::PeerDown { .. } => {
+                    down = true;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(exceeded && down, "exceeded {exceeded}, down {down}");
+    let n = sent.expect("a NOTIFICATION was sent");
+    assert_eq!((n.code, n.subcode), (6, 1));
+    poll(Duration::from_secs(5), || bird.birdc("show protocols all speaker").contains("Maximum number of prefixes").then_some(()))
+        .await
+        .unwrap_or_else(|| panic!("{}", bird.birdc("show protocols all speaker")));
+    // It stays down: BIRD keeps trying, we refuse.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = speaker.peer_status("127.0.62.4".parse().unwrap()).await.unwrap();
+    assert_eq!(status.state, State::Idle);
+    speaker.shutdown(None).await;
+}

@@ -10,7 +10,9 @@ use std::time::Duration;
 use bgp_core::Family;
 use flowspec::FlowRule;
 use serde::Deserialize;
-use speaker::{Event, PeerConfig, Route, Speaker, SpeakerConfig};
+use std::sync::Arc;
+
+use speaker::{Event, Nlri, PeerConfig, Route, RouteAttributes, Speaker, SpeakerConfig};
 use tracing::{error, info, warn};
 
 #[derive(Debug, clap::Args)]
@@ -91,16 +93,24 @@ fn parse_peer(s: &str) -> Result<(IpAddr, u16), String> {
     s.parse::<SocketAddr>().map(|a| (a.ip(), a.port())).map_err(|_| format!("bad peer address {s:?}"))
 }
 
+/// Reads the rules file line by line. Rules with the same actions share one attribute set, so a
+/// large file of `then discard` rules costs one allocation for all their attributes.
 fn load_rules(path: &PathBuf) -> Result<Vec<Route>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut shared: std::collections::HashMap<RouteAttributes, Arc<RouteAttributes>> = std::collections::HashMap::new();
     let mut routes = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
         let rule: FlowRule = line.parse().map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-        routes.push(Route::flowspec(&rule).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?);
+        let nlri = Nlri::flowspec(&rule.spec).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        let attrs = RouteAttributes::from_actions(&rule.actions);
+        let attrs = shared.entry(attrs.clone()).or_insert_with(|| Arc::new(attrs)).clone();
+        routes.push(Route::new(nlri, attrs));
     }
     Ok(routes)
 }
@@ -140,7 +150,9 @@ fn build(args: &AnnounceArgs) -> Result<(SpeakerConfig, Vec<PeerConfig>), String
 }
 
 pub(crate) fn run(args: &AnnounceArgs) -> std::io::Result<ExitCode> {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .try_init();
@@ -167,7 +179,6 @@ pub(crate) fn run(args: &AnnounceArgs) -> std::io::Result<ExitCode> {
                 return ExitCode::from(1);
             }
         };
-        let nlri: Vec<_> = routes.iter().map(|r| r.nlri.clone()).collect();
         info!(rules = routes.len(), "announcing");
         speaker.announce(routes);
         for p in peers {
@@ -189,7 +200,20 @@ pub(crate) fn run(args: &AnnounceArgs) -> std::io::Result<ExitCode> {
                 Some(e) = events.recv() => log_event(&e),
             }
         }
+        for p in speaker.peers() {
+            if let Some(s) = speaker.peer_status(p).await {
+                info!(
+                    peer = %p,
+                    state = ?s.state,
+                    updates_sent = s.counters.sent[1],
+                    updates_received = s.counters.received[1],
+                    adj_rib_out = s.adj_rib_out,
+                    "peer counters"
+                );
+            }
+        }
         if !args.keep_routes {
+            let nlri: Vec<_> = speaker.local_rib().into_iter().map(|r| r.nlri).collect();
             info!(rules = nlri.len(), "withdrawing");
             speaker.withdraw(nlri);
             tokio::time::sleep(Duration::from_millis(300)).await;

@@ -358,14 +358,11 @@ impl PeerTask {
                     wire: n.wire.clone(),
                 };
                 self.rib_out = AdjRibOut::new();
-                let table: Vec<Change> = match self.loc_rib.read() {
-                    Ok(rib) => rib
-                        .iter()
-                        .map(|(k, v)| Change::Announce(Route { nlri: k.clone(), attributes: v.clone() }))
-                        .collect(),
-                    Err(_) => Vec::new(),
+                let initial = {
+                    let rib = self.loc_rib.read().unwrap_or_else(|p| p.into_inner());
+                    self.rib_out.initial(rib.iter(), &n.families, &export)
                 };
-                let mut msgs = match self.rib_out.apply(table, &n.families, &export) {
+                let mut msgs = match initial {
                     Ok(m) => m,
                     Err(err) => {
                         warn!(%peer, "initial table not sent: {err}");

@@ -292,6 +292,40 @@ impl AdjRibOut {
         Ok(out)
     }
 
+    /// Sends a whole table to a peer that has nothing yet (a new session), without the
+    /// bookkeeping `apply` needs for batches that may repeat an NLRI: the Loc-RIB has each once.
+    pub fn initial<'a>(
+        &mut self,
+        table: impl IntoIterator<Item = (&'a Nlri, &'a Arc<RouteAttributes>)>,
+        families: &[Family],
+        export: &Export,
+    ) -> Result<Vec<Bytes>, PackError> {
+        self.sent.clear();
+        let mut groups: HashMap<(Family, &Arc<RouteAttributes>), Vec<&Nlri>> = HashMap::new();
+        for (n, a) in table {
+            if families.contains(&n.family()) {
+                groups.entry((n.family(), a)).or_default().push(n);
+            }
+        }
+        self.sent.reserve(groups.values().map(Vec::len).sum());
+        let mut out = Vec::new();
+        let mut keys: Vec<_> = groups.keys().copied().collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        for key in keys {
+            let Some(mut list) = groups.remove(&key) else { continue };
+            let (family, attrs) = key;
+            list.sort();
+            let encoded = attrs.encode_export(export.local_as, export.ebgp, &export.wire)?;
+            let nh = next_hop_for(family, attrs, export.local_addr);
+            let refs: Vec<&[u8]> = list.iter().map(|n| n.bytes().as_ref()).collect();
+            out.extend(pack_announce(family, &encoded, &nh, &refs, export.wire.max_message_len)?);
+            for n in list {
+                self.sent.insert(n.clone(), attrs.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Everything sent in `family` again (route refresh, RFC 2918; enhanced route refresh wraps it
     /// in BoRR/EoRR, RFC 7313).
     pub fn resend(&self, family: Family, export: &Export) -> Result<Vec<Bytes>, PackError> {

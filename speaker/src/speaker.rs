@@ -15,7 +15,7 @@ use crate::config::{PeerConfig, SpeakerConfig};
 use crate::event::Event;
 use crate::peer::{Command, LocRib, PeerStatus, PeerTask};
 use crate::rib_out::Change;
-use crate::route::{Nlri, Route};
+use crate::route::{Nlri, Route, RouteAttributes};
 
 /// Errors of the speaker API.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,9 @@ struct PeerHandle {
 struct Inner {
     config: SpeakerConfig,
     loc_rib: LocRib,
+    /// One shared copy of each distinct attribute set: thousands of rules with the same action
+    /// cost one allocation, and UPDATE packing groups them by pointer.
+    attributes: Mutex<std::collections::HashSet<Arc<RouteAttributes>>>,
     peers: Mutex<HashMap<IpAddr, PeerHandle>>,
     events: mpsc::UnboundedSender<Event>,
     listeners: Mutex<Vec<JoinHandle<()>>>,
@@ -80,6 +83,7 @@ impl Speaker {
         let inner = Arc::new(Inner {
             config: config.clone(),
             loc_rib: Arc::new(RwLock::new(HashMap::new())),
+            attributes: Mutex::new(std::collections::HashSet::new()),
             peers: Mutex::new(HashMap::new()),
             events,
             listeners: Mutex::new(Vec::new()),
@@ -161,7 +165,23 @@ impl Speaker {
     /// Adds or replaces routes in the Loc-RIB and sends them to every Established peer that
     /// negotiated their family.
     pub fn announce(&self, routes: impl IntoIterator<Item = Route>) {
-        let changes: Vec<Change> = routes.into_iter().map(Change::Announce).collect();
+        let changes: Vec<Change> = {
+            let mut interned = self.inner.attributes.lock().unwrap_or_else(|p| p.into_inner());
+            // Drop attribute sets no route uses any more.
+            interned.retain(|a| Arc::strong_count(a) > 1);
+            routes
+                .into_iter()
+                .map(|mut r| {
+                    match interned.get(&r.attributes) {
+                        Some(shared) => r.attributes = shared.clone(),
+                        None => {
+                            interned.insert(r.attributes.clone());
+                        }
+                    }
+                    Change::Announce(r)
+                })
+                .collect()
+        };
         self.apply(changes);
     }
 

@@ -217,7 +217,8 @@ protocol bgp speaker {
     let mut p = PeerConfig::new("127.0.62.4".parse().unwrap(), 65001);
     p.local_address = Some("127.0.62.3".parse().unwrap());
     p.families = vec![Family::IPV4_FLOWSPEC];
-    p.max_prefix = Some(speaker::MaxPrefix { limit: 2, action: speaker::MaxPrefixAction::Teardown { restart_after: None } });
+    p.max_prefix =
+        Some(speaker::MaxPrefix { limit: 2, action: speaker::MaxPrefixAction::Teardown { restart_after: None } });
     speaker.add_peer(p).unwrap();
     let mut exceeded = false;
     let mut sent = None;
@@ -243,9 +244,11 @@ protocol bgp speaker {
     assert!(exceeded && down, "exceeded {exceeded}, down {down}");
     let n = sent.expect("a NOTIFICATION was sent");
     assert_eq!((n.code, n.subcode), (6, 1));
-    poll(Duration::from_secs(5), || bird.birdc("show protocols all speaker").contains("Maximum number of prefixes").then_some(()))
-        .await
-        .unwrap_or_else(|| panic!("{}", bird.birdc("show protocols all speaker")));
+    poll(Duration::from_secs(5), || {
+        bird.birdc("show protocols all speaker").contains("Maximum number of prefixes").then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{}", bird.birdc("show protocols all speaker")));
     // It stays down: BIRD keeps trying, we refuse.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let status = speaker.peer_status("127.0.62.4".parse().unwrap()).await.unwrap();

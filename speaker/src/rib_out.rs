@@ -310,7 +310,7 @@ impl AdjRibOut {
         self.sent.reserve(groups.values().map(Vec::len).sum());
         let mut out = Vec::new();
         let mut keys: Vec<_> = groups.keys().copied().collect();
-        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        keys.sort_by_key(|k| k.0);
         for key in keys {
             let Some(mut list) = groups.remove(&key) else { continue };
             let (family, attrs) = key;

@@ -44,8 +44,16 @@ pub(crate) struct AnnounceArgs {
     /// Only accept the peer's connection; never connect.
     #[arg(long)]
     passive: bool,
-    /// Leave the rules on the routers when stopping instead of withdrawing them first.
-    #[arg(long)]
+    /// Offer graceful restart (RFC 4724) with this restart time in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    graceful_restart: Option<u16>,
+    /// This start follows a stop with --keep-routes: announce the restart (Restart State bit) so
+    /// the routers keep our rules until our End-of-RIB. Needs --graceful-restart.
+    #[arg(long, requires = "graceful_restart")]
+    restarting: bool,
+    /// On stop, leave the rules on the routers: close the sessions without NOTIFICATION so
+    /// graceful-restart routers keep them (stale) for the restart time. Needs --graceful-restart.
+    #[arg(long, requires = "graceful_restart")]
     keep_routes: bool,
     /// Stop after this many seconds (for scripts and tests); default: until interrupted.
     #[arg(long)]
@@ -156,13 +164,19 @@ pub(crate) fn run(args: &AnnounceArgs) -> std::io::Result<ExitCode> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .try_init();
-    let (config, peers) = match build(args) {
+    let (config, mut peers) = match build(args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("prefixd announce: {e}");
             return Ok(ExitCode::from(2));
         }
     };
+    if let Some(restart_time) = args.graceful_restart {
+        for p in &mut peers {
+            p.graceful_restart =
+                Some(speaker::GracefulRestartConfig { restart_time, restarting: args.restarting, helper: true });
+        }
+    }
     let routes = match load_rules(&args.rules) {
         Ok(r) => r,
         Err(e) => {
@@ -212,15 +226,16 @@ pub(crate) fn run(args: &AnnounceArgs) -> std::io::Result<ExitCode> {
                 );
             }
         }
-        if !args.keep_routes {
+        if args.keep_routes {
+            warn!("leaving the rules on the routers (--keep-routes): graceful-restart peers keep them until the restart time");
+            speaker.shutdown_keep_routes().await;
+        } else {
             let nlri: Vec<_> = speaker.local_rib().into_iter().map(|r| r.nlri).collect();
             info!(rules = nlri.len(), "withdrawing");
             speaker.withdraw(nlri);
             tokio::time::sleep(Duration::from_millis(300)).await;
-        } else {
-            warn!("leaving the rules on the routers (--keep-routes): they stay until the sessions drop");
+            speaker.shutdown(Some("prefixd announce stopped")).await;
         }
-        speaker.shutdown(Some("prefixd announce stopped")).await;
         ExitCode::SUCCESS
     }))
 }

@@ -40,6 +40,19 @@ pub struct MaxPrefix {
     pub action: MaxPrefixAction,
 }
 
+/// Graceful restart (RFC 4724) for one peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GracefulRestartConfig {
+    /// Seconds the peer should keep our routes when we go away (Restart Time, at most 4095).
+    pub restart_time: u16,
+    /// This process has just restarted: the first OPEN carries the Restart State bit and the
+    /// Forwarding State bit for every family, so the peer keeps our routes until our End-of-RIB.
+    pub restarting: bool,
+    /// Helper mode: when the peer goes away without a NOTIFICATION, keep its routes as stale until
+    /// its End-of-RIB or its restart time.
+    pub helper: bool,
+}
+
 /// One peer.
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
@@ -67,6 +80,8 @@ pub struct PeerConfig {
     pub max_prefix: Option<MaxPrefix>,
     /// Message sent with Cease / Administrative Shutdown when the peer is stopped (RFC 9003).
     pub shutdown_message: Option<String>,
+    /// Graceful restart, if offered.
+    pub graceful_restart: Option<GracefulRestartConfig>,
 }
 
 impl PeerConfig {
@@ -85,6 +100,7 @@ impl PeerConfig {
             extended_message: true,
             max_prefix: None,
             shutdown_message: None,
+            graceful_restart: None,
         }
     }
 }

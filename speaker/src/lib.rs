@@ -8,8 +8,11 @@
 //! The per-peer task is a `select!` over commands, socket reads and the session's next deadline;
 //! all protocol decisions are the session's.
 //!
-//! Not there yet: TCP-MD5, GTSM, graceful restart (as restarting speaker and as helper), AFI/SAFI
-//! disable (a malformed FlowSpec NLRI resets the session).
+//! Graceful restart (RFC 4724) works both ways: as a restarting speaker ([`Speaker::shutdown_keep_routes`]
+//! then a new process with [`GracefulRestartConfig::restarting`]) and as a helper that keeps a
+//! restarting peer's routes as stale until its End-of-RIB.
+//!
+//! Not there yet: TCP-MD5, GTSM, AFI/SAFI disable (a malformed FlowSpec NLRI resets the session).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,7 +23,7 @@ pub mod rib_out;
 pub mod route;
 mod speaker;
 
-pub use config::{MaxPrefix, MaxPrefixAction, PeerConfig, SpeakerConfig};
+pub use config::{GracefulRestartConfig, MaxPrefix, MaxPrefixAction, PeerConfig, SpeakerConfig};
 pub use event::Event;
 pub use peer::PeerStatus;
 pub use route::{Nlri, Route, RouteAttributes};

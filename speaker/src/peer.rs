@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bgp_core::attribute::{AttributeValue, MpNlri};
 use bgp_core::fsm::{
-    ConnectionId, Counters, Direction, Event as FsmEvent, Negotiated, Output, Session, SessionConfig, State,
+    ConnectionId, Counters, Direction, DownReason, Event as FsmEvent, Negotiated, Output, Session, SessionConfig, State,
 };
 use bgp_core::message::{cease, Message, Notification, ReceivedUpdate, RouteRefresh, RouteRefreshSubtype, Update};
 use bgp_core::{Family, Safi};
@@ -47,11 +47,18 @@ pub struct PeerStatus {
 pub(crate) enum Command {
     Changes(Arc<Vec<Change>>),
     Accepted(TcpStream),
-    Stop { notification: Notification, done: oneshot::Sender<()> },
+    Stop {
+        notification: Notification,
+        done: oneshot::Sender<()>,
+    },
     Status(oneshot::Sender<PeerStatus>),
     AdjRibOut(Family, oneshot::Sender<Vec<Route>>),
     AdjRibIn(Family, oneshot::Sender<Vec<Route>>),
     RequestRefresh(Family),
+    /// Go away without a NOTIFICATION, so a graceful-restart helper keeps our routes.
+    Abandon {
+        done: oneshot::Sender<()>,
+    },
 }
 
 enum Io {
@@ -79,7 +86,32 @@ pub(crate) struct PeerTask {
     local_addr: Option<IpAddr>,
     rib_out: AdjRibOut,
     rib_in: HashMap<Nlri, Arc<RouteAttributes>>,
+    /// Routes of a restarting peer kept under graceful restart (RFC 4724 §4.2), and when they go.
+    stale: std::collections::HashSet<Nlri>,
+    stale_until: Option<tokio::time::Instant>,
+    /// The peer's graceful restart capability on the last Established session.
+    last_peer_gr: Option<bgp_core::capability::GracefulRestart>,
     export: Option<Export>,
+}
+
+/// The graceful restart capability: Restart State and Forwarding State bits only when `restarting`.
+fn gr_capability(
+    g: &crate::config::GracefulRestartConfig,
+    families: &[Family],
+    restarting: bool,
+) -> bgp_core::capability::GracefulRestart {
+    use bgp_core::capability::{GracefulRestart, GracefulRestartFamily};
+    GracefulRestart {
+        restart_flags: if restarting { GracefulRestart::RESTART_STATE } else { 0 },
+        restart_time: g.restart_time.min(4095),
+        families: families
+            .iter()
+            .map(|f| GracefulRestartFamily {
+                family: *f,
+                flags: if restarting { GracefulRestartFamily::FORWARDING_STATE } else { 0 },
+            })
+            .collect(),
+    }
 }
 
 impl PeerTask {
@@ -99,6 +131,7 @@ impl PeerTask {
         sc.connect_retry_time = config.connect_retry;
         sc.idle_hold_time = config.idle_hold;
         sc.extended_message = config.extended_message;
+        sc.graceful_restart = config.graceful_restart.map(|g| gr_capability(&g, &config.families, g.restarting));
         let (io_tx, io_rx) = mpsc::unbounded_channel();
         PeerTask {
             config,
@@ -113,6 +146,9 @@ impl PeerTask {
             local_addr: None,
             rib_out: AdjRibOut::new(),
             rib_in: HashMap::new(),
+            stale: std::collections::HashSet::new(),
+            stale_until: None,
+            last_peer_gr: None,
             export: None,
         }
     }
@@ -131,6 +167,10 @@ impl PeerTask {
         loop {
             self.drain();
             let deadline = self.session.poll_timeout().map(tokio::time::Instant::from_std);
+            let deadline = match (deadline, self.stale_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,
@@ -152,11 +192,25 @@ impl PeerTask {
                         let _ = done.send(());
                         return;
                     }
+                    Some(Command::Abandon { done }) => {
+                        self.session.abandon(Instant::now());
+                        self.drain();
+                        for (_, c) in self.conns.drain() {
+                            c.reader.abort();
+                        }
+                        let _ = done.send(());
+                        return;
+                    }
                     Some(c) => self.command(c),
                     None => return,
                 },
                 Some(io) = self.io_rx.recv() => self.io(io),
-                () = sleep => self.session.handle_timeout(Instant::now()),
+                () = sleep => {
+                    if self.stale_until.is_some_and(|t| t <= tokio::time::Instant::now()) {
+                        self.purge_stale(None);
+                    }
+                    self.session.handle_timeout(Instant::now());
+                }
             }
         }
     }
@@ -203,7 +257,7 @@ impl PeerTask {
                     warn!(peer = %self.peer(), "route refresh not sent: {e}");
                 }
             }
-            Command::Stop { .. } => {}
+            Command::Stop { .. } | Command::Abandon { .. } => {}
         }
     }
 
@@ -350,6 +404,7 @@ impl PeerTask {
                 self.emit(Event::StateChanged { peer, from, to });
             }
             FsmEvent::Established(n) => {
+                self.last_peer_gr = n.peer_graceful_restart.clone();
                 info!(%peer, families = ?n.families, hold = n.hold_time, "session established");
                 let export = Export {
                     local_as: self.local_as,
@@ -376,6 +431,16 @@ impl PeerTask {
                     }
                 }
                 self.export = Some(export);
+                // The Restart State bit belongs to the first session after a restart only.
+                if let Some(g) = self.config.graceful_restart.filter(|g| g.restarting) {
+                    self.session.set_graceful_restart(Some(gr_capability(&g, &self.config.families, false)));
+                    self.config.graceful_restart =
+                        Some(crate::config::GracefulRestartConfig { restarting: false, ..g });
+                }
+                // A restarted peer that no longer offers graceful restart: its stale routes go now.
+                if n.peer_graceful_restart.is_none() {
+                    self.purge_stale(None);
+                }
                 self.emit(Event::PeerUp { peer, negotiated: n });
                 self.send(msgs);
             }
@@ -383,9 +448,24 @@ impl PeerTask {
                 info!(%peer, ?reason, "session down");
                 self.export = None;
                 self.rib_out = AdjRibOut::new();
-                if !self.rib_in.is_empty() {
-                    let withdrawn: Vec<Nlri> = self.rib_in.drain().map(|(k, _)| k).collect();
-                    self.emit(Event::RoutesReceived { peer, announced: Vec::new(), withdrawn });
+                // RFC 4724 §4.2: a peer that offered graceful restart and went away without a
+                // NOTIFICATION is restarting; its routes stay, marked stale, for its restart time.
+                let helper = self.config.graceful_restart.is_some_and(|g| g.helper);
+                match (helper, &reason, self.last_peer_gr.take()) {
+                    (true, DownReason::ConnectionLost, Some(gr)) if !self.rib_in.is_empty() => {
+                        self.stale.extend(self.rib_in.keys().cloned());
+                        let keep = std::time::Duration::from_secs(u64::from(gr.restart_time));
+                        self.stale_until = Some(tokio::time::Instant::now() + keep);
+                        info!(%peer, routes = self.stale.len(), ?keep, "keeping the peer's routes as stale (graceful restart)");
+                    }
+                    _ => {
+                        self.stale.clear();
+                        self.stale_until = None;
+                        if !self.rib_in.is_empty() {
+                            let withdrawn: Vec<Nlri> = self.rib_in.drain().map(|(k, _)| k).collect();
+                            self.emit(Event::RoutesReceived { peer, announced: Vec::new(), withdrawn });
+                        }
+                    }
                 }
                 self.emit(Event::PeerDown { peer, reason });
             }
@@ -398,6 +478,22 @@ impl PeerTask {
                 self.emit(Event::NotificationReceived { peer, notification })
             }
             _ => {}
+        }
+    }
+
+    /// Drops the stale routes of `family` (all families when `None`) that the peer did not send
+    /// again (RFC 4724 §4.2).
+    fn purge_stale(&mut self, family: Option<Family>) {
+        let gone: Vec<Nlri> = self.stale.iter().filter(|n| family.is_none_or(|f| n.family() == f)).cloned().collect();
+        for n in &gone {
+            self.stale.remove(n);
+            self.rib_in.remove(n);
+        }
+        if self.stale.is_empty() {
+            self.stale_until = None;
+        }
+        if !gone.is_empty() {
+            self.emit(Event::RoutesReceived { peer: self.peer(), announced: Vec::new(), withdrawn: gone });
         }
     }
 
@@ -431,6 +527,7 @@ impl PeerTask {
         let peer = self.peer();
         let u = &received.update;
         if let Some(family) = u.end_of_rib_family() {
+            self.purge_stale(Some(family));
             self.emit(Event::EndOfRib { peer, family });
             return;
         }
@@ -482,6 +579,7 @@ impl PeerTask {
         }
         let announced: Vec<Route> = reach.into_iter().map(|n| Route { nlri: n, attributes: attrs.clone() }).collect();
         for r in &announced {
+            self.stale.remove(&r.nlri);
             self.rib_in.insert(r.nlri.clone(), r.attributes.clone());
         }
         if !announced.is_empty() || !withdrawn.is_empty() {

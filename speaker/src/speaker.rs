@@ -162,6 +162,24 @@ impl Speaker {
         }
     }
 
+    /// Stops every peer without a NOTIFICATION, as a crash would: peers that negotiated graceful
+    /// restart keep our routes (stale) for our restart time, so a new process that starts with
+    /// `GracefulRestartConfig::restarting` re-announces them without the routers ever withdrawing
+    /// them (RFC 4724).
+    pub async fn shutdown_keep_routes(&self) {
+        let handles: Vec<PeerHandle> = self.lock_peers().drain().map(|(_, h)| h).collect();
+        for h in handles {
+            let (tx, rx) = oneshot::channel();
+            if h.commands.send(Command::Abandon { done: tx }).is_ok() {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), rx).await;
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), h.task).await;
+        }
+        for l in self.lock_listeners().drain(..) {
+            l.abort();
+        }
+    }
+
     /// Adds or replaces routes in the Loc-RIB and sends them to every Established peer that
     /// negotiated their family.
     pub fn announce(&self, routes: impl IntoIterator<Item = Route>) {

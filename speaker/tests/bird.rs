@@ -255,3 +255,107 @@ protocol bgp speaker {
     assert_eq!(status.state, State::Idle);
     speaker.shutdown(None).await;
 }
+
+/// Graceful restart as the restarting speaker: we go away without a NOTIFICATION, BIRD keeps our
+/// rules as stale, a new speaker starts with the Restart State bit and sends its table and
+/// End-of-RIB; the rules that are still wanted never leave BIRD, the one that is not is flushed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_restart_keeps_rules_through_our_restart() {
+    let conf = r#"log "@DIR@/bird.log" all;
+router id 10.0.62.6;
+protocol device { }
+flow4 table flowtab4;
+protocol bgp speaker {
+  local 127.0.62.6 port 179 as 65001;
+  neighbor 127.0.62.5 port 179 as 65000;
+  strict bind yes;
+  multihop;
+  graceful restart on;
+  connect delay time 1;
+  connect retry time 1;
+  error wait time 1, 4;
+  flow4 { table flowtab4; import all; export none; };
+}
+"#;
+    let Some(bird) = Bird::start("speaker-bird-gr", conf) else { return };
+    let us: IpAddr = "127.0.62.5".parse().unwrap();
+    let bird_ip: IpAddr = "127.0.62.6".parse().unwrap();
+    let rule = |s: &str| Route::flowspec(&s.parse::<FlowRule>().unwrap()).unwrap();
+    let keep = ["dst 203.0.113.1/32 proto =17 then discard", "dst 203.0.113.2/32 proto =17 then discard"];
+    let dropped = "dst 203.0.113.3/32 proto =17 then discard";
+    let start = |restarting: bool| async move {
+        let config = SpeakerConfig {
+            local_as: 65000,
+            router_id: "10.0.62.5".parse().unwrap(),
+            listen: vec![SocketAddr::new(us, 179)],
+        };
+        let (speaker, events) = Speaker::start(config).await.unwrap();
+        let mut p = PeerConfig::new(bird_ip, 65001);
+        p.local_address = Some(us);
+        p.families = vec![Family::IPV4_FLOWSPEC];
+        p.graceful_restart = Some(speaker::GracefulRestartConfig { restart_time: 60, restarting, helper: true });
+        speaker.add_peer(p).unwrap();
+        (speaker, events)
+    };
+    let (first, _events) = start(false).await;
+    first.announce([rule(keep[0]), rule(keep[1]), rule(dropped)]);
+    poll(Duration::from_secs(20), || (bird.count("flowtab4") == 3).then_some(()))
+        .await
+        .expect("BIRD holds the three rules");
+    let gr = bird.birdc("show protocols all speaker");
+    assert!(gr.contains("Neighbor graceful restart active") || gr.contains("graceful restart"), "{gr}");
+
+    // "Crash": no NOTIFICATION, sockets closed.
+    first.shutdown_keep_routes().await;
+    drop(first);
+    // Watch BIRD from another thread while we restart: the kept rules must never disappear.
+    let dir = bird.dir().to_owned();
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let w = watching.clone();
+    let watcher = std::thread::spawn(move || {
+        let mut min_kept = usize::MAX;
+        let mut samples = 0;
+        while w.load(std::sync::atomic::Ordering::Relaxed) && samples < 2000 {
+            let out = std::process::Command::new("birdc")
+                .arg("-s")
+                .arg(dir.join("bird.ctl"))
+                .args(["show", "route", "table", "flowtab4"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            let kept = ["203.0.113.1/32", "203.0.113.2/32"].iter().filter(|r| out.contains(*r)).count();
+            min_kept = min_kept.min(kept);
+            samples += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (min_kept, samples)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (second, mut events) = start(true).await;
+    second.announce([rule(keep[0]), rule(keep[1])]);
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(e) = events.recv().await {
+            if let Event::PeerUp { negotiated, .. } = e {
+                let ours = negotiated.local_open.capabilities().find_map(|c| match c {
+                    bgp_core::capability::Capability::GracefulRestart(g) => Some(g.restarting()),
+                    _ => None,
+                });
+                assert_eq!(ours, Some(true), "the first OPEN after the restart has the Restart State bit");
+                return;
+            }
+        }
+    })
+    .await
+    .expect("session up again");
+    // After our End-of-RIB, BIRD flushes the stale rule we did not send again.
+    poll(Duration::from_secs(20), || (bird.count("flowtab4") == 2).then_some(()))
+        .await
+        .unwrap_or_else(|| panic!("stale rule not flushed:\n{}", bird.birdc("show route table flowtab4")));
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (min_kept, samples) = watcher.join().unwrap();
+    assert!(samples > 10, "watched BIRD {samples} times");
+    assert_eq!(min_kept, 2, "a kept rule left BIRD during our restart");
+    let table = bird.birdc("show route table flowtab4");
+    assert!(!table.contains("203.0.113.3/32"), "{table}");
+    second.shutdown(None).await;
+}

@@ -235,6 +235,32 @@ impl Session {
         &self.config
     }
 
+    /// Changes the graceful restart capability sent in OPENs from now on: a restarting speaker
+    /// sets the Restart State bit only in the OPENs right after its restart (RFC 4724 §3), then
+    /// clears it for later sessions.
+    pub fn set_graceful_restart(&mut self, gr: Option<crate::capability::GracefulRestart>) {
+        self.config.graceful_restart = gr;
+        self.local_open = self.config.open();
+    }
+
+    /// Drops every connection without a NOTIFICATION and goes to Idle, stopped. To a peer that
+    /// negotiated graceful restart this looks like a restart of ours: it keeps our routes as stale
+    /// (RFC 4724 §4.2) until we come back and send End-of-RIB.
+    pub fn abandon(&mut self, now: Instant) {
+        self.started = false;
+        for c in std::mem::take(&mut self.conns) {
+            self.output.push_back(Output::Close { connection: c.id });
+        }
+        self.connect_retry_deadline = None;
+        self.idle_hold_deadline = None;
+        if self.state != State::Idle {
+            self.counters.down += 1;
+            self.event(Event::Down { reason: DownReason::Stopped, was_established: self.state == State::Established });
+        }
+        self.established_since = None;
+        self.set_state(State::Idle, now);
+    }
+
     /// The current state.
     pub fn state(&self) -> State {
         self.state

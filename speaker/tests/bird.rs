@@ -359,3 +359,106 @@ protocol bgp speaker {
     assert!(!table.contains("203.0.113.3/32"), "{table}");
     second.shutdown(None).await;
 }
+
+/// Graceful restart as helper: BIRD crashes and comes back in graceful-restart recovery (`-R`);
+/// its rules stay in our Adj-RIB-In (stale, never withdrawn) until its End-of-RIB, after which the
+/// rule it no longer announces is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_restart_helper_keeps_a_restarting_peers_rules() {
+    let conf = |rules: &str| {
+        format!(
+            r#"log "@DIR@/bird.log" all;
+router id 10.0.62.8;
+protocol device {{ }}
+flow4 table flowtab4;
+protocol static flowstatic {{
+  flow4 {{ table flowtab4; }};
+{rules}
+}}
+protocol bgp speaker {{
+  local 127.0.62.8 port 179 as 65001;
+  neighbor 127.0.62.7 port 179 as 65000;
+  strict bind yes;
+  multihop;
+  graceful restart on;
+  graceful restart time 60;
+  connect delay time 1;
+  connect retry time 1;
+  error wait time 1, 4;
+  flow4 {{ table flowtab4; import all; export all; }};
+}}
+"#
+        )
+    };
+    let both =
+        "  route flow4 { dst 198.51.100.1/32; proto = 17; };\n  route flow4 { dst 198.51.100.2/32; proto = 17; };";
+    let Some(bird) = Bird::start("speaker-bird-gr-helper", &conf(both)) else { return };
+    let us: IpAddr = "127.0.62.7".parse().unwrap();
+    let bird_ip: IpAddr = "127.0.62.8".parse().unwrap();
+    let config = SpeakerConfig {
+        local_as: 65000,
+        router_id: "10.0.62.7".parse().unwrap(),
+        listen: vec![SocketAddr::new(us, 179)],
+    };
+    let (speaker, mut events) = Speaker::start(config).await.unwrap();
+    let mut p = PeerConfig::new(bird_ip, 65001);
+    p.local_address = Some(us);
+    p.families = vec![Family::IPV4_FLOWSPEC];
+    p.graceful_restart = Some(speaker::GracefulRestartConfig { restart_time: 60, restarting: false, helper: true });
+    speaker.add_peer(p).unwrap();
+    let rib = |s: Speaker| async move {
+        let mut v: Vec<String> =
+            s.adj_rib_in(bird_ip, Family::IPV4_FLOWSPEC).await.unwrap().iter().map(|r| r.nlri.to_string()).collect();
+        v.sort();
+        v
+    };
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        got = rib(speaker.clone()).await;
+        if got.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(got, ["dst 198.51.100.1/32 proto =17", "dst 198.51.100.2/32 proto =17"]);
+    while events.try_recv().is_ok() {}
+
+    // BIRD crashes and restarts with only the first rule, in recovery mode.
+    std::fs::write(
+        bird.dir().join("bird.conf"),
+        conf("  route flow4 { dst 198.51.100.1/32; proto = 17; };").replace("@DIR@", &bird.dir().display().to_string()),
+    )
+    .unwrap();
+    let bird = bird.crash_and_restart(&["-R"]);
+    // While it is away its rules stay.
+    let mut went_down = false;
+    let mut eor = false;
+    let mut withdrawn = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(e) = events.recv().await {
+            match e {
+                Event::PeerDown { .. } => {
+                    went_down = true;
+                    assert_eq!(rib(speaker.clone()).await.len(), 2, "routes kept while the peer restarts");
+                }
+                Event::RoutesReceived { withdrawn: w, .. } => {
+                    assert!(
+                        eor || w.is_empty() || !went_down || w.iter().all(|n| n.to_string().contains("198.51.100.2")),
+                        "{w:?}"
+                    );
+                    withdrawn.extend(w.into_iter().map(|n| n.to_string()));
+                }
+                Event::EndOfRib { .. } => {
+                    eor = true;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(went_down && eor, "down {went_down}, End-of-RIB {eor}\n{}", bird.birdc("show protocols all speaker"));
+    assert_eq!(withdrawn, ["dst 198.51.100.2/32 proto =17"], "only the rule BIRD no longer sends was withdrawn");
+    assert_eq!(rib(speaker.clone()).await, ["dst 198.51.100.1/32 proto =17"]);
+    speaker.shutdown(None).await;
+}

@@ -78,7 +78,27 @@ impl Bird {
         let dir = test_dir(name);
         std::fs::write(dir.join("bird.conf"), config.replace("@DIR@", &dir.display().to_string()))
             .expect("write config");
+        Some(Bird::launch(dir, &[]))
+    }
+
+    /// Kills BIRD with SIGKILL (its sessions drop without NOTIFICATION, as in a crash) and starts
+    /// it again from the same directory with `extra` arguments (e.g. `-R`, graceful restart
+    /// recovery).
+    pub fn crash_and_restart(self, extra: &[&str]) -> Bird {
+        let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).status();
+        wait_for(Duration::from_secs(5), || {
+            (!Path::new(&format!("/proc/{}/cmdline", self.pid)).exists()).then_some(())
+        });
+        let dir = self.dir.clone();
+        std::mem::forget(self);
+        let _ = std::fs::remove_file(dir.join("bird.pid"));
+        let _ = std::fs::remove_file(dir.join("bird.ctl"));
+        Bird::launch(dir, extra)
+    }
+
+    fn launch(dir: PathBuf, extra: &[&str]) -> Bird {
         let st = Command::new("bird")
+            .args(extra)
             .arg("-c")
             .arg(dir.join("bird.conf"))
             .arg("-s")
@@ -92,7 +112,7 @@ impl Bird {
             std::fs::read_to_string(dir.join("bird.pid")).ok().and_then(|p| p.trim().parse().ok())
         })
         .expect("bird pid file");
-        Some(Bird { dir, pid })
+        Bird { dir, pid }
     }
 
     /// Runs a `birdc` command and returns its output.

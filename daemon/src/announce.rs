@@ -44,6 +44,13 @@ pub(crate) struct AnnounceArgs {
     /// Only accept the peer's connection; never connect.
     #[arg(long)]
     passive: bool,
+    /// TCP-MD5 key for the session (RFC 2385); read from the environment variable
+    /// PREFIXD_MD5_PASSWORD when that is set, so it need not appear in `ps`.
+    #[arg(long, env = "PREFIXD_MD5_PASSWORD", hide_env_values = true)]
+    md5_password: Option<String>,
+    /// GTSM (RFC 5082): the peer is at most this many hops away.
+    #[arg(long, value_name = "HOPS")]
+    ttl_security: Option<u8>,
     /// Offer graceful restart (RFC 4724) with this restart time in seconds.
     #[arg(long, value_name = "SECONDS")]
     graceful_restart: Option<u16>,
@@ -84,6 +91,8 @@ struct FilePeer {
     #[serde(default = "default_hold")]
     hold_time: u16,
     families: Option<Vec<String>>,
+    md5_password: Option<String>,
+    ttl_security: Option<u8>,
 }
 
 fn default_port() -> u16 {
@@ -134,6 +143,8 @@ fn build(args: &AnnounceArgs) -> Result<(SpeakerConfig, Vec<PeerConfig>), String
             pc.local_address = p.local_address;
             pc.passive = p.passive;
             pc.hold_time = p.hold_time;
+            pc.md5_password = p.md5_password;
+            pc.ttl_security = p.ttl_security;
             if let Some(f) = p.families {
                 pc.families = f
                     .iter()
@@ -154,6 +165,8 @@ fn build(args: &AnnounceArgs) -> Result<(SpeakerConfig, Vec<PeerConfig>), String
     pc.port = port;
     pc.local_address = args.local_address;
     pc.passive = args.passive;
+    pc.md5_password = args.md5_password.clone();
+    pc.ttl_security = args.ttl_security;
     Ok((SpeakerConfig { local_as, router_id, listen: args.listen.clone() }, vec![pc]))
 }
 

@@ -82,6 +82,12 @@ pub struct PeerConfig {
     pub shutdown_message: Option<String>,
     /// Graceful restart, if offered.
     pub graceful_restart: Option<GracefulRestartConfig>,
+    /// TCP-MD5 signature key (RFC 2385), at most 80 bytes; set on our connections and on the
+    /// listeners for this peer's address.
+    pub md5_password: Option<String>,
+    /// GTSM (RFC 5082): the peer is at most this many hops away; we send with TTL 255 and drop
+    /// packets that arrive with a TTL below 256 minus this.
+    pub ttl_security: Option<u8>,
 }
 
 impl PeerConfig {
@@ -101,6 +107,8 @@ impl PeerConfig {
             max_prefix: None,
             shutdown_message: None,
             graceful_restart: None,
+            md5_password: None,
+            ttl_security: None,
         }
     }
 }

@@ -13,7 +13,7 @@
 //! restarting peer's routes as stale until its End-of-RIB.
 //!
 //! Not there yet: TCP-MD5, GTSM, AFI/SAFI disable (a malformed FlowSpec NLRI resets the session).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
@@ -21,6 +21,7 @@ pub mod event;
 mod peer;
 pub mod rib_out;
 pub mod route;
+mod sockopt;
 mod speaker;
 
 pub use config::{GracefulRestartConfig, MaxPrefix, MaxPrefixAction, PeerConfig, SpeakerConfig};

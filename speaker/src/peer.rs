@@ -94,6 +94,11 @@ pub(crate) struct PeerTask {
     export: Option<Export>,
 }
 
+/// GTSM minimum TTL for a peer `hops` away (RFC 5082 §3: 255 for a directly connected peer).
+fn min_ttl(hops: u8) -> u8 {
+    255u8.saturating_sub(hops.saturating_sub(1))
+}
+
 /// The graceful restart capability: Restart State and Forwarding State bits only when `restarting`.
 fn gr_capability(
     g: &crate::config::GracefulRestartConfig,
@@ -226,10 +231,16 @@ impl PeerTask {
                     }
                 }
             }
-            Command::Accepted(stream) => match self.session.connection_opened(Direction::Inbound, Instant::now()) {
-                Ok(id) => self.attach(id, stream),
-                Err(e) => debug!(peer = %self.peer(), "incoming connection refused: {e}"),
-            },
+            Command::Accepted(stream) => {
+                if let Some(hops) = self.config.ttl_security {
+                    use std::os::fd::AsRawFd;
+                    if let Err(e) = crate::sockopt::set_gtsm(stream.as_raw_fd(), self.peer().is_ipv6(), min_ttl(hops)) {
+                        warn!(peer = %self.peer(), "GTSM not set on the incoming connection: {e}");
+                        return;
+                    }
+                }
+                self.accepted(stream)
+            }
             Command::Status(reply) => {
                 let _ = reply.send(PeerStatus {
                     address: self.peer(),
@@ -258,6 +269,13 @@ impl PeerTask {
                 }
             }
             Command::Stop { .. } | Command::Abandon { .. } => {}
+        }
+    }
+
+    fn accepted(&mut self, stream: TcpStream) {
+        match self.session.connection_opened(Direction::Inbound, Instant::now()) {
+            Ok(id) => self.attach(id, stream),
+            Err(e) => debug!(peer = %self.peer(), "incoming connection refused: {e}"),
         }
     }
 
@@ -329,9 +347,18 @@ impl PeerTask {
         let remote = SocketAddr::new(self.config.address, self.config.port);
         let local = self.config.local_address;
         let timeout = self.config.connect_retry;
+        let md5 = self.config.md5_password.clone();
+        let gtsm = self.config.ttl_security;
         tokio::spawn(async move {
             let attempt = async {
+                use std::os::fd::AsRawFd;
                 let socket = if remote.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+                if let Some(key) = &md5 {
+                    crate::sockopt::set_md5(socket.as_raw_fd(), remote.ip(), key.as_bytes())?;
+                }
+                if let Some(hops) = gtsm {
+                    crate::sockopt::set_gtsm(socket.as_raw_fd(), remote.is_ipv6(), min_ttl(hops))?;
+                }
                 if let Some(l) = local {
                     socket.bind(SocketAddr::new(l, 0))?;
                 }

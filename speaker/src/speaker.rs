@@ -1,7 +1,7 @@
 //! The speaker handle: listeners, peers, the Loc-RIB, and the event stream.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 
 use bgp_core::message::{cease, Notification};
@@ -35,6 +35,16 @@ pub enum SpeakerError {
     /// No peer with this address.
     #[error("no peer {0}")]
     NoSuchPeer(IpAddr),
+    /// A socket option (TCP-MD5) could not be set.
+    #[error("cannot set {option} for {peer}: {source}")]
+    SocketOption {
+        /// Which option.
+        option: &'static str,
+        /// The peer.
+        peer: IpAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 struct PeerHandle {
@@ -51,6 +61,8 @@ struct Inner {
     peers: Mutex<HashMap<IpAddr, PeerHandle>>,
     events: mpsc::UnboundedSender<Event>,
     listeners: Mutex<Vec<JoinHandle<()>>>,
+    /// The listening sockets, for per-peer TCP-MD5 keys.
+    listener_fds: Mutex<Vec<(SocketAddr, std::os::fd::RawFd)>>,
 }
 
 /// An embeddable BGP speaker. Cloning gives another handle to the same speaker.
@@ -87,12 +99,22 @@ impl Speaker {
             peers: Mutex::new(HashMap::new()),
             events,
             listeners: Mutex::new(Vec::new()),
+            listener_fds: Mutex::new(Vec::new()),
         });
         let speaker = Speaker { inner };
         for addr in &config.listen {
             let listener =
                 TcpListener::bind(addr).await.map_err(|source| SpeakerError::Listen { addr: *addr, source })?;
             info!(%addr, "listening");
+            {
+                use std::os::fd::AsRawFd;
+                speaker
+                    .inner
+                    .listener_fds
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((*addr, listener.as_raw_fd()));
+            }
             let weak = Arc::downgrade(&speaker.inner);
             let task = tokio::spawn(async move {
                 loop {
@@ -126,6 +148,15 @@ impl Speaker {
         if peers.contains_key(&config.address) {
             return Err(SpeakerError::PeerExists(config.address));
         }
+        if let Some(key) = &config.md5_password {
+            for (addr, fd) in self.inner.listener_fds.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                if addr.is_ipv4() == config.address.is_ipv4() {
+                    crate::sockopt::set_md5(*fd, config.address, key.as_bytes()).map_err(|source| {
+                        SpeakerError::SocketOption { option: "TCP-MD5", peer: config.address, source }
+                    })?;
+                }
+            }
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         let address = config.address;
         let task = PeerTask::new(
@@ -144,6 +175,12 @@ impl Speaker {
     /// Removes a peer: Cease / Peer De-configured (RFC 4486), then its task ends.
     pub async fn remove_peer(&self, address: IpAddr) -> Result<(), SpeakerError> {
         let handle = self.lock_peers().remove(&address).ok_or(SpeakerError::NoSuchPeer(address))?;
+        for (addr, fd) in self.inner.listener_fds.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            if addr.is_ipv4() == address.is_ipv4() {
+                // Removing a key that was never set fails harmlessly (ENOENT).
+                let _ = crate::sockopt::set_md5(*fd, address, &[]);
+            }
+        }
         stop(handle, Notification::new(6, cease::PEER_DECONFIGURED, Vec::new())).await;
         Ok(())
     }
@@ -157,9 +194,7 @@ impl Speaker {
         for h in handles {
             stop(h, n.clone()).await;
         }
-        for l in self.lock_listeners().drain(..) {
-            l.abort();
-        }
+        self.close_listeners();
     }
 
     /// Stops every peer without a NOTIFICATION, as a crash would: peers that negotiated graceful
@@ -175,6 +210,11 @@ impl Speaker {
             }
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), h.task).await;
         }
+        self.close_listeners();
+    }
+
+    fn close_listeners(&self) {
+        self.inner.listener_fds.lock().unwrap_or_else(|p| p.into_inner()).clear();
         for l in self.lock_listeners().drain(..) {
             l.abort();
         }

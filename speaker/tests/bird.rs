@@ -462,3 +462,67 @@ protocol bgp speaker {{
     assert_eq!(rib(speaker.clone()).await, ["dst 198.51.100.1/32 proto =17"]);
     speaker.shutdown(None).await;
 }
+
+fn md5_conf(bird: &str, us: &str, id: &str) -> String {
+    format!(
+        r#"log "@DIR@/bird.log" all;
+router id {id};
+protocol device {{ }}
+flow4 table flowtab4;
+protocol bgp speaker {{
+  local {bird} port 179 as 65001;
+  neighbor {us} port 179 as 65000;
+  strict bind yes;
+  multihop;
+  ttl security on;
+  password "s3cret";
+  connect delay time 1;
+  connect retry time 1;
+  error wait time 1, 4;
+  flow4 {{ table flowtab4; import all; export all; }};
+}}
+"#
+    )
+}
+
+/// TCP-MD5 (RFC 2385) and GTSM (RFC 5082) with BIRD: the right password brings the session up,
+/// a wrong one never does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_md5_and_gtsm_with_bird() {
+    for (us, bird_addr, password, expect_up) in
+        [("127.0.62.9", "127.0.62.10", "s3cret", true), ("127.0.62.11", "127.0.62.12", "wrong", false)]
+    {
+        let Some(bird) = Bird::start(&format!("speaker-bird-md5-{expect_up}"), &md5_conf(bird_addr, us, "10.0.62.10"))
+        else {
+            return;
+        };
+        let us_ip: IpAddr = us.parse().unwrap();
+        let config = SpeakerConfig {
+            local_as: 65000,
+            router_id: "10.0.62.9".parse().unwrap(),
+            listen: vec![SocketAddr::new(us_ip, 179)],
+        };
+        let (speaker, mut events) = Speaker::start(config).await.unwrap();
+        let mut p = PeerConfig::new(bird_addr.parse().unwrap(), 65001);
+        p.local_address = Some(us_ip);
+        p.families = vec![Family::IPV4_FLOWSPEC];
+        p.md5_password = Some(password.into());
+        p.ttl_security = Some(1);
+        p.connect_retry = Duration::from_secs(2);
+        speaker.add_peer(p).unwrap();
+        let up = tokio::time::timeout(Duration::from_secs(if expect_up { 20 } else { 6 }), async {
+            while let Some(e) = events.recv().await {
+                if matches!(e, Event::PeerUp { .. }) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .unwrap_or(false);
+        let protocols = bird.birdc("show protocols all speaker");
+        assert_eq!(up, expect_up, "password {password}:\n{protocols}");
+        assert_eq!(protocols.contains("Established"), expect_up, "{protocols}");
+        speaker.shutdown(None).await;
+    }
+}

@@ -78,8 +78,6 @@ pub struct PeerConfig {
     pub extended_message: bool,
     /// Limit on received routes.
     pub max_prefix: Option<MaxPrefix>,
-    /// Message sent with Cease / Administrative Shutdown when the peer is stopped (RFC 9003).
-    pub shutdown_message: Option<String>,
     /// Graceful restart, if offered.
     pub graceful_restart: Option<GracefulRestartConfig>,
     /// TCP-MD5 signature key (RFC 2385), at most 80 bytes; set on our connections and on the
@@ -105,7 +103,6 @@ impl PeerConfig {
             idle_hold: Duration::from_secs(1),
             extended_message: true,
             max_prefix: None,
-            shutdown_message: None,
             graceful_restart: None,
             md5_password: None,
             ttl_security: None,

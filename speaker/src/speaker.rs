@@ -185,6 +185,14 @@ impl Speaker {
         Ok(())
     }
 
+    /// Changes a peer's configuration: the session closes with Cease / Other Configuration Change
+    /// (RFC 4486) and starts again with the new settings; other peers are not touched.
+    pub async fn replace_peer(&self, config: PeerConfig) -> Result<(), SpeakerError> {
+        let handle = self.lock_peers().remove(&config.address).ok_or(SpeakerError::NoSuchPeer(config.address))?;
+        stop(handle, Notification::new(6, cease::OTHER_CONFIGURATION_CHANGE, Vec::new())).await;
+        self.add_peer(config)
+    }
+
     /// Stops every peer with Cease / Administrative Shutdown (and an RFC 9003 message) and the
     /// listeners. Routes are withdrawn by the session going down.
     pub async fn shutdown(&self, message: Option<&str>) {

@@ -118,7 +118,15 @@ impl Speaker {
             let weak = Arc::downgrade(&speaker.inner);
             let task = tokio::spawn(async move {
                 loop {
-                    let Ok((stream, from)) = listener.accept().await else { continue };
+                    let (stream, from) = match listener.accept().await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off instead of spinning.
+                            warn!("accept failed: {e}");
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
                     let Some(inner) = weak.upgrade() else { return };
                     let peers = inner.peers.lock().unwrap_or_else(|p| p.into_inner());
                     match peers.get(&from.ip()) {

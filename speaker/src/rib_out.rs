@@ -77,6 +77,21 @@ fn finish(out: &mut [u8], start: usize) {
     out[start + 17] = len[1];
 }
 
+/// The end of the run of NLRI from `start` that fits one message of at most `max` bytes with
+/// `fixed` bytes of everything else; `None` if not even one does.
+fn fit(nlri: &[&[u8]], start: usize, fixed: usize, max: usize) -> Option<usize> {
+    let mut size = fixed;
+    let mut end = start;
+    while let Some(n) = nlri.get(end) {
+        if size + n.len() > max {
+            break;
+        }
+        size += n.len();
+        end += 1;
+    }
+    (end > start).then_some(end)
+}
+
 /// Builds UPDATEs announcing `nlri` (all of `family`) behind one attribute set. `attrs` is the
 /// encoded attributes without next hop; `next_hop` is the MP_REACH_NLRI next hop (or, for IPv4
 /// unicast, goes in a NEXT_HOP attribute). Every NLRI lands in exactly one message; no message
@@ -97,16 +112,11 @@ pub fn pack_announce(
     let mut msgs = Vec::new();
     let mut i = 0;
     while i < nlri.len() {
-        // How many fit.
-        let mut size = fixed;
-        let mut j = i;
-        while j < nlri.len() && size + nlri[j].len() <= max {
-            size += nlri[j].len();
-            j += 1;
-        }
-        if j == i {
-            return Err(PackError::TooLarge { nlri: nlri[i].len(), attributes: attrs.len(), max });
-        }
+        let j = fit(nlri, i, fixed, max).ok_or(PackError::TooLarge {
+            nlri: nlri[i].len(),
+            attributes: attrs.len(),
+            max,
+        })?;
         out.clear();
         let start = header(&mut out);
         out.extend_from_slice(&[0, 0]); // withdrawn routes length
@@ -154,15 +164,7 @@ pub fn pack_withdraw(family: Family, nlri: &[&[u8]], max: usize) -> Result<Vec<B
     let mut out = Vec::new();
     let mut i = 0;
     while i < nlri.len() {
-        let mut size = fixed;
-        let mut j = i;
-        while j < nlri.len() && size + nlri[j].len() <= max {
-            size += nlri[j].len();
-            j += 1;
-        }
-        if j == i {
-            return Err(PackError::TooLarge { nlri: nlri[i].len(), attributes: 0, max });
-        }
+        let j = fit(nlri, i, fixed, max).ok_or(PackError::TooLarge { nlri: nlri[i].len(), attributes: 0, max })?;
         out.clear();
         let start = header(&mut out);
         let body: usize = nlri[i..j].iter().map(|n| n.len()).sum();

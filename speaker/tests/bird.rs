@@ -10,7 +10,7 @@ use std::time::Duration;
 use bgp_core::fsm::State;
 use bgp_core::Family;
 use flowspec::FlowRule;
-use interop_harness::Bird;
+use interop_harness::{poll, Bird};
 use speaker::{Event, PeerConfig, Route, Speaker, SpeakerConfig};
 
 fn bird_conf(bird: &str, bird_port: u16, us: &str, us_port: u16) -> String {
@@ -41,19 +41,6 @@ protocol bgp speaker {{
 }}
 "#
     )
-}
-
-async fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= end {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn scenario(name: &str, us: &str, us_port: u16, bird_addr: &str, bird_port: u16) {
@@ -110,28 +97,23 @@ async fn scenario(name: &str, us: &str, us_port: u16, bird_addr: &str, bird_port
     }
 
     // BIRD's static rules reach our Adj-RIB-In.
-    let mut got4 = Vec::new();
-    for _ in 0..50 {
-        got4 = speaker.adj_rib_in(bird_ip, Family::IPV4_FLOWSPEC).await.unwrap();
-        if !got4.is_empty() {
-            break;
+    let received = |family| {
+        let s = speaker.clone();
+        async move {
+            for _ in 0..50 {
+                let got: Vec<String> =
+                    s.adj_rib_in(bird_ip, family).await.unwrap().iter().map(|r| r.nlri.to_string()).collect();
+                if !got.is_empty() {
+                    return got;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Vec::new()
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let texts: Vec<String> = got4.iter().map(|r| r.nlri.to_string()).collect();
+    };
+    let texts = received(Family::IPV4_FLOWSPEC).await;
     assert!(texts.contains(&"dst 192.0.2.0/24 proto =17 dport =53".to_string()), "{texts:?}");
-    let mut got6 = Vec::new();
-    for _ in 0..50 {
-        got6 = speaker.adj_rib_in(bird_ip, Family::IPV6_FLOWSPEC).await.unwrap();
-        if !got6.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        got6.iter().map(|r| r.nlri.to_string()).collect::<Vec<_>>(),
-        ["dst 2001:db8:2::/48 proto =17 dport =53"]
-    );
+    assert_eq!(received(Family::IPV6_FLOWSPEC).await, ["dst 2001:db8:2::/48 proto =17 dport =53"]);
 
     // A route refresh from BIRD is answered with the table again.
     let before = speaker.peer_status(bird_ip).await.unwrap();
@@ -421,7 +403,16 @@ protocol bgp speaker {{
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(got, ["dst 198.51.100.1/32 proto =17", "dst 198.51.100.2/32 proto =17"]);
-    while events.try_recv().is_ok() {}
+    // Let the first session finish: BIRD's End-of-RIB for its initial table.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(e) = events.recv().await {
+            if matches!(e, Event::EndOfRib { .. }) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("BIRD's first End-of-RIB");
 
     // BIRD crashes and restarts with only the first rule, in recovery mode.
     std::fs::write(

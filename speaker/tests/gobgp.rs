@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bgp_core::Family;
 use flowspec::FlowRule;
-use interop_harness::Gobgp;
+use interop_harness::{poll, Gobgp};
 use speaker::{Event, PeerConfig, Route, Speaker, SpeakerConfig};
 
 fn gobgp_conf(addr: &str, port: u16, us: &str, us_port: u16) -> String {
@@ -38,19 +38,6 @@ fn gobgp_conf(addr: &str, port: u16, us: &str, us_port: u16) -> String {
         ));
     }
     c
-}
-
-async fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= end {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
 }
 
 async fn scenario(name: &str, us: &str, us_port: u16, gobgp_addr: &str, gobgp_port: u16, api: &str) {

@@ -50,6 +50,20 @@ fn cleanup(dir: &Path) {
     }
 }
 
+/// The async form of [`wait_for`], for tokio tests: polls every 100 ms.
+pub async fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn kill(pid: u32) {
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let gone = wait_for(Duration::from_secs(5), || {

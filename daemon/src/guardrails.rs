@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::inventory::ipnet_str::Net;
 use crate::policy::MatchSpec;
 
-/// Limits (the `[guardrails]` and `[quotas]` sections of the config).
+/// Limits on each mitigation (the `[guardrails]` section of the config).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Guardrails {
@@ -25,14 +25,6 @@ pub struct Guardrails {
     pub dst_prefix_maxlen_v6: u8,
     /// Most destination ports in one rule.
     pub max_ports: usize,
-    /// Active mitigations per customer.
-    pub max_active_per_customer: usize,
-    /// Active mitigations per POP.
-    pub max_active_per_pop: usize,
-    /// Active mitigations in all.
-    pub max_active_global: usize,
-    /// New mitigations per minute.
-    pub max_new_per_minute: usize,
     /// Stop announcing anything new.
     pub kill_switch: bool,
 }
@@ -47,12 +39,28 @@ impl Default for Guardrails {
             dst_prefix_minlen_v6: 128,
             dst_prefix_maxlen_v6: 128,
             max_ports: 8,
-            max_active_per_customer: 5,
-            max_active_per_pop: 200,
-            max_active_global: 500,
-            max_new_per_minute: 60,
             kill_switch: false,
         }
+    }
+}
+
+/// Limits on how many mitigations exist (the `[quotas]` section).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quotas {
+    /// Active mitigations per customer.
+    pub max_active_per_customer: usize,
+    /// Active mitigations per POP.
+    pub max_active_per_pop: usize,
+    /// Active mitigations in all.
+    pub max_active_global: usize,
+    /// New mitigations per minute.
+    pub max_new_per_minute: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas { max_active_per_customer: 5, max_active_per_pop: 200, max_active_global: 500, max_new_per_minute: 60 }
     }
 }
 
@@ -79,6 +87,17 @@ mod net_text {
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Net, D::Error> {
         Net::deserialize(d)
     }
+}
+
+/// A mitigation about to be created.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    /// What it matches.
+    pub spec: &'a MatchSpec,
+    /// Destination prefix length.
+    pub prefix_len: u8,
+    /// Requested TTL.
+    pub ttl_seconds: u64,
 }
 
 /// The current load, for the quotas.
@@ -151,13 +170,13 @@ impl Guardrails {
     /// Checks a mitigation; the first failing guardrail is the refusal.
     pub fn check(
         &self,
-        m: &MatchSpec,
-        prefix_len: u8,
-        ttl: u64,
+        quotas: &Quotas,
+        c: &Candidate<'_>,
         load: Load,
         safelist: &[SafelistEntry],
         now: u64,
     ) -> Result<(), Refusal> {
+        let (m, prefix_len, ttl) = (c.spec, c.prefix_len, c.ttl_seconds);
         if self.kill_switch {
             return Err(Refusal::KillSwitch);
         }
@@ -179,10 +198,10 @@ impl Guardrails {
             return Err(Refusal::TooManyPorts { ports: m.dst_ports.len(), max: self.max_ports });
         }
         for (scope, active, limit) in [
-            ("customer", load.customer_active, self.max_active_per_customer),
-            ("pop", load.pop_active, self.max_active_per_pop),
-            ("global", load.global_active, self.max_active_global),
-            ("new_per_minute", load.new_last_minute, self.max_new_per_minute),
+            ("customer", load.customer_active, quotas.max_active_per_customer),
+            ("pop", load.pop_active, quotas.max_active_per_pop),
+            ("global", load.global_active, quotas.max_active_global),
+            ("new_per_minute", load.new_last_minute, quotas.max_new_per_minute),
         ] {
             if active >= limit {
                 return Err(Refusal::Quota { scope, active, limit });
@@ -201,48 +220,53 @@ mod tests {
         MatchSpec { victim: victim.parse().unwrap(), vector: Vector::UdpFlood, dst_ports: (1..=ports as u16).collect() }
     }
 
+    fn cand(spec: &MatchSpec, prefix_len: u8, ttl_seconds: u64) -> Candidate<'_> {
+        Candidate { spec, prefix_len, ttl_seconds }
+    }
+
     #[test]
     fn each_guardrail_names_its_refusal() {
         let g = Guardrails::default();
+        let q = Quotas::default();
         let safe = vec![
             SafelistEntry { prefix: "198.51.100.0/24".parse().unwrap(), expires_at: None },
             SafelistEntry { prefix: "192.0.2.0/24".parse().unwrap(), expires_at: Some(100) },
         ];
         let ok = Load::default();
-        assert_eq!(g.check(&spec("203.0.113.1", 1), 32, 120, ok, &safe, 50), Ok(()));
+        assert_eq!(g.check(&q, &cand(&spec("203.0.113.1", 1), 32, 120), ok, &safe, 50), Ok(()));
         assert_eq!(
-            g.check(&spec("198.51.100.9", 1), 32, 120, ok, &safe, 50),
+            g.check(&q, &cand(&spec("198.51.100.9", 1), 32, 120), ok, &safe, 50),
             Err(Refusal::Safelisted { victim: "198.51.100.9".parse().unwrap() })
         );
         // A safelist entry with an expiry protects until then, and no longer after.
         assert_eq!(
-            g.check(&spec("192.0.2.9", 1), 32, 120, ok, &safe, 50).unwrap_err(),
+            g.check(&q, &cand(&spec("192.0.2.9", 1), 32, 120), ok, &safe, 50).unwrap_err(),
             Refusal::Safelisted { victim: "192.0.2.9".parse().unwrap() }
         );
-        assert_eq!(g.check(&spec("192.0.2.9", 1), 32, 120, ok, &safe, 150), Ok(()));
+        assert_eq!(g.check(&q, &cand(&spec("192.0.2.9", 1), 32, 120), ok, &safe, 150), Ok(()));
         assert_eq!(
-            g.check(&spec("203.0.113.1", 1), 32, 5, ok, &safe, 0),
+            g.check(&q, &cand(&spec("203.0.113.1", 1), 32, 5), ok, &safe, 0),
             Err(Refusal::Ttl { ttl: 5, min: 30, max: 1800 })
         );
         assert_eq!(
-            g.check(&spec("203.0.113.1", 1), 24, 120, ok, &safe, 0),
+            g.check(&q, &cand(&spec("203.0.113.1", 1), 24, 120), ok, &safe, 0),
             Err(Refusal::PrefixLength { len: 24, min: 32, max: 32 })
         );
         assert_eq!(
-            g.check(&spec("2001:db8::1", 1), 64, 120, ok, &safe, 0),
+            g.check(&q, &cand(&spec("2001:db8::1", 1), 64, 120), ok, &safe, 0),
             Err(Refusal::PrefixLength { len: 64, min: 128, max: 128 })
         );
         assert_eq!(
-            g.check(&spec("203.0.113.1", 9), 32, 120, ok, &safe, 0),
+            g.check(&q, &cand(&spec("203.0.113.1", 9), 32, 120), ok, &safe, 0),
             Err(Refusal::TooManyPorts { ports: 9, max: 8 })
         );
         let full = Load { customer_active: 5, ..Load::default() };
         assert_eq!(
-            g.check(&spec("203.0.113.1", 1), 32, 120, full, &safe, 0),
+            g.check(&q, &cand(&spec("203.0.113.1", 1), 32, 120), full, &safe, 0),
             Err(Refusal::Quota { scope: "customer", active: 5, limit: 5 })
         );
         let off = Guardrails { kill_switch: true, ..Guardrails::default() };
-        assert_eq!(off.check(&spec("203.0.113.1", 1), 32, 120, ok, &safe, 0), Err(Refusal::KillSwitch));
+        assert_eq!(off.check(&q, &cand(&spec("203.0.113.1", 1), 32, 120), ok, &safe, 0), Err(Refusal::KillSwitch));
         let json = serde_json::to_value(Refusal::Quota { scope: "pop", active: 200, limit: 200 }).unwrap();
         assert_eq!(json["guardrail"], "quota");
         let entry = serde_json::to_string(&safe[0]).unwrap();

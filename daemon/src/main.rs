@@ -33,6 +33,12 @@ enum Command {
     Encode(codec_cli::EncodeArgs),
     /// Announce FlowSpec rules from a file to BGP peers until interrupted (a static injector).
     Announce(announce::AnnounceArgs),
+    /// Validate a prefixd configuration file without starting anything; exits 1 with the file,
+    /// line and key of the first error.
+    CheckConfig {
+        /// The TOML file.
+        file: std::path::PathBuf,
+    },
     /// FlowSpec NLRI tools: `decode` (hex to rule text) and `encode` (rule text to hex).
     #[command(subcommand)]
     Flowspec(flowspec_cli::Command),
@@ -45,6 +51,16 @@ fn main() -> ExitCode {
         Command::Encode(args) => codec_cli::encode(&args),
         Command::Flowspec(cmd) => flowspec_cli::run(&cmd),
         Command::Announce(args) => announce::run(&args),
+        Command::CheckConfig { file } => Ok(match prefixd::config::Config::load(&file) {
+            Ok(_) => {
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        }),
     };
     match result {
         Ok(code) => code,

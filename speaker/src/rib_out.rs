@@ -40,6 +40,13 @@ pub enum PackError {
         /// The message size limit.
         max: usize,
     },
+    /// A route of this family has no usable next hop (an IPv4 route over an IPv6 session
+    /// without its own IPv4 next hop).
+    #[error("no {family} next hop: set one on the route")]
+    NoNextHop {
+        /// The family.
+        family: Family,
+    },
     /// Attributes could not be encoded.
     #[error(transparent)]
     Encode(#[from] bgp_core::EncodeError),
@@ -194,15 +201,17 @@ pub fn pack_withdraw(family: Family, nlri: &[&[u8]], max: usize) -> Result<Vec<B
 
 /// The next-hop bytes for a family: none for FlowSpec (RFC 8955 §4), the route's or our address
 /// otherwise.
-fn next_hop_for(family: Family, attrs: &RouteAttributes, local: IpAddr) -> Vec<u8> {
+fn next_hop_for(family: Family, attrs: &RouteAttributes, local: IpAddr) -> Result<Vec<u8>, PackError> {
     if matches!(family.safi, Safi::FlowSpec | Safi::FlowSpecVpn) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let nh = attrs.next_hop.unwrap_or(local);
     match (family.afi, nh) {
-        (Afi::Ipv6, IpAddr::V4(a)) => a.to_ipv6_mapped().octets().to_vec(),
-        (_, IpAddr::V4(a)) => a.octets().to_vec(),
-        (_, IpAddr::V6(a)) => a.octets().to_vec(),
+        (Afi::Ipv6, IpAddr::V4(a)) => Ok(a.to_ipv6_mapped().octets().to_vec()),
+        (_, IpAddr::V4(a)) => Ok(a.octets().to_vec()),
+        // An IPv4 prefix needs an IPv4 next hop (without RFC 8950 extended next hop).
+        (Afi::Ipv4, IpAddr::V6(_)) => Err(PackError::NoNextHop { family }),
+        (_, IpAddr::V6(a)) => Ok(a.octets().to_vec()),
     }
 }
 
@@ -284,7 +293,7 @@ impl AdjRibOut {
         for ((family, attrs), mut list) in groups {
             list.sort();
             let encoded = attrs.encode_export(export.local_as, export.ebgp, &export.wire)?;
-            let nh = next_hop_for(family, &attrs, export.local_addr);
+            let nh = next_hop_for(family, &attrs, export.local_addr)?;
             let refs: Vec<&[u8]> = list.iter().map(|n| n.bytes().as_ref()).collect();
             out.extend(pack_announce(family, &encoded, &nh, &refs, max)?);
             for n in list {
@@ -318,7 +327,7 @@ impl AdjRibOut {
             let (family, attrs) = key;
             list.sort();
             let encoded = attrs.encode_export(export.local_as, export.ebgp, &export.wire)?;
-            let nh = next_hop_for(family, attrs, export.local_addr);
+            let nh = next_hop_for(family, attrs, export.local_addr)?;
             let refs: Vec<&[u8]> = list.iter().map(|n| n.bytes().as_ref()).collect();
             out.extend(pack_announce(family, &encoded, &nh, &refs, export.wire.max_message_len)?);
             for n in list {
@@ -339,7 +348,7 @@ impl AdjRibOut {
         for (attrs, mut list) in groups {
             list.sort();
             let encoded = attrs.encode_export(export.local_as, export.ebgp, &export.wire)?;
-            let nh = next_hop_for(family, &attrs, export.local_addr);
+            let nh = next_hop_for(family, &attrs, export.local_addr)?;
             let refs: Vec<&[u8]> = list.iter().map(|n| n.bytes().as_ref()).collect();
             out.extend(pack_announce(family, &encoded, &nh, &refs, export.wire.max_message_len)?);
         }

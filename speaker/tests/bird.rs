@@ -38,6 +38,7 @@ protocol bgp speaker {{
   error wait time 1, 4;
   flow4 {{ table flowtab4; import all; export all; }};
   flow6 {{ table flowtab6; import all; export all; }};
+  ipv4 {{ import all; export none; }};
 }}
 "#
     )
@@ -65,6 +66,15 @@ async fn scenario(name: &str, us: &str, us_port: u16, bird_addr: &str, bird_port
     let mut peer = PeerConfig::new(bird_ip, 65001);
     peer.port = bird_port;
     peer.local_address = Some(us_ip);
+    // A unicast route too, with our address as next hop (IPv4 transport only: an IPv4 route
+    // needs an IPv4 next hop).
+    if let IpAddr::V4(_) = us_ip {
+        peer.families.push(Family::IPV4_UNICAST);
+        let attrs = speaker::RouteAttributes { next_hop: Some(us_ip), ..Default::default() };
+        let prefix = bgp_core::nlri::Prefix::new("198.51.100.0/24".parse().unwrap());
+        speaker
+            .announce([Route::new(speaker::Nlri::prefix(bgp_core::Safi::Unicast, prefix), std::sync::Arc::new(attrs))]);
+    }
     speaker.add_peer(peer).unwrap();
 
     // Up, and BIRD holds our five rules.
@@ -96,6 +106,16 @@ async fn scenario(name: &str, us: &str, us_port: u16, bird_addr: &str, bird_port
         assert!(held.contains(want), "missing `{want}` in\n{held}");
     }
 
+    if us_ip.is_ipv4() {
+        let unicast = poll(Duration::from_secs(10), || {
+            let t = bird.birdc("show route protocol speaker 198.51.100.0/24");
+            t.contains("198.51.100.0/24").then_some(t)
+        })
+        .await
+        .unwrap_or_else(|| panic!("BIRD did not get our unicast route:\n{}", bird.birdc("show route all")));
+        assert!(unicast.contains(us), "next hop {us}: {unicast}");
+    }
+
     // BIRD's static rules reach our Adj-RIB-In.
     let received = |family| {
         let s = speaker.clone();
@@ -118,7 +138,7 @@ async fn scenario(name: &str, us: &str, us_port: u16, bird_addr: &str, bird_port
     // A route refresh from BIRD is answered with the table again.
     let before = speaker.peer_status(bird_ip).await.unwrap();
     assert_eq!(before.state, State::Established);
-    assert_eq!(before.adj_rib_out, 5);
+    assert_eq!(before.adj_rib_out, 5 + usize::from(us_ip.is_ipv4()), "five rules and, over IPv4, one unicast route");
     bird.birdc("reload in speaker");
     let mut status = speaker.peer_status(bird_ip).await.unwrap();
     for _ in 0..100 {

@@ -68,7 +68,7 @@ async fn scenario(name: &str, us: &str, us_port: u16, bird_addr: &str, bird_port
     peer.local_address = Some(us_ip);
     // A unicast route too, with our address as next hop (IPv4 transport only: an IPv4 route
     // needs an IPv4 next hop).
-    if let IpAddr::V4(_) = us_ip {
+    if us_ip.is_ipv4() {
         peer.families.push(Family::IPV4_UNICAST);
         let attrs = speaker::RouteAttributes { next_hop: Some(us_ip), ..Default::default() };
         let prefix = bgp_core::nlri::Prefix::new("198.51.100.0/24".parse().unwrap());

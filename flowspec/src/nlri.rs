@@ -61,11 +61,16 @@ impl core::str::FromStr for RouteDistinguisher {
 /// component, types strictly increasing, prefixes of the rule's family, IPv6-only components only in
 /// IPv6 rules, value widths the RFC allows. `Ord` is the rule precedence of RFC 8955 §5.1 (see
 /// [`crate::order`]).
+///
+/// A rule is kept as its canonical wire form: decoding validates and copies, encoding copies, and
+/// equality and hashing compare bytes. [`FlowSpec::components`] decodes the components when they
+/// are wanted (display, matching, validation).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FlowSpec {
     afi: Afi,
     rd: Option<RouteDistinguisher>,
-    components: Vec<Component>,
+    /// The component bytes, canonical (ignored bits cleared), without length and distinguisher.
+    body: Box<[u8]>,
 }
 
 impl FlowSpec {
@@ -87,10 +92,13 @@ impl FlowSpec {
             return Err(EncodeError::Invalid("a component type may appear only once"));
         }
         let v6 = afi == Afi::Ipv6;
+        let mut body = Vec::with_capacity(components.iter().map(|c| 1 + component_len(c)).sum());
         for c in &components {
             check_component(c, v6)?;
+            body.push(c.type_code());
+            encode_component_value(c, &mut body);
         }
-        let rule = FlowSpec { afi, rd, components };
+        let rule = FlowSpec { afi, rd, body: body.into_boxed_slice() };
         let len = rule.content_len();
         if len > MAX_NLRI_LEN {
             return Err(EncodeError::TooLong { length: len });
@@ -108,31 +116,35 @@ impl FlowSpec {
         self.rd
     }
 
-    /// The components, in type order.
-    pub fn components(&self) -> &[Component] {
-        &self.components
+    /// The components, in type order, decoded from the rule's bytes.
+    pub fn components(&self) -> Vec<Component> {
+        let mut b = Build::default();
+        // The bytes were validated when the rule was made; walking them cannot fail.
+        let _ = walk(&mut Reader::new(&self.body, 0), self.afi == Afi::Ipv6, &mut b);
+        b.out
     }
 
     /// The component of `type_code`, if present.
-    pub fn component(&self, type_code: u8) -> Option<&Component> {
-        self.components.iter().find(|c| c.type_code() == type_code)
+    pub fn component(&self, type_code: u8) -> Option<Component> {
+        self.components().into_iter().find(|c| c.type_code() == type_code)
     }
 
     /// The destination prefix, if present.
-    pub fn destination(&self) -> Option<&FlowPrefix> {
+    pub fn destination(&self) -> Option<FlowPrefix> {
         match self.component(code::DESTINATION) {
             Some(Component::Destination(p)) => Some(p),
             _ => None,
         }
     }
 
+    /// The canonical component bytes (without the length field and route distinguisher).
+    pub fn component_bytes(&self) -> &[u8] {
+        &self.body
+    }
+
     /// Bytes the NLRI takes without its length field.
     pub fn content_len(&self) -> usize {
-        let mut n = if self.rd.is_some() { 8 } else { 0 };
-        for c in &self.components {
-            n += 1 + component_len(c);
-        }
-        n
+        self.body.len() + if self.rd.is_some() { 8 } else { 0 }
     }
 
     /// Bytes the whole NLRI takes, length field included.
@@ -152,10 +164,7 @@ impl FlowSpec {
         if let Some(rd) = self.rd {
             out.extend_from_slice(&rd.0);
         }
-        for c in &self.components {
-            out.push(c.type_code());
-            encode_component_value(c, out);
-        }
+        out.extend_from_slice(&self.body);
         Ok(())
     }
 
@@ -310,12 +319,103 @@ pub(crate) fn encode_component_value(c: &Component, out: &mut Vec<u8>) {
 /// Takes `n` bytes or reports which field was cut short, at the reader's offset.
 fn take<'a>(r: &mut Reader<'a>, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
     let at = r.offset();
-    r.take(n).ok_or(DecodeError::new(at, ErrorKind::Truncated { what }))
+    r.take(n).ok_or_else(|| DecodeError::new(at, ErrorKind::Truncated { what }))
 }
 
 fn byte(r: &mut Reader<'_>, what: &'static str) -> Result<u8, DecodeError> {
     let at = r.offset();
-    r.u8().ok_or(DecodeError::new(at, ErrorKind::Truncated { what }))
+    r.u8().ok_or_else(|| DecodeError::new(at, ErrorKind::Truncated { what }))
+}
+
+/// Receives what [`walk`] reads.
+trait Sink {
+    fn prefix(&mut self, t: u8, p: FlowPrefix);
+    fn numeric(&mut self, term: NumericTerm);
+    fn bitmask(&mut self, term: BitmaskTerm);
+    /// The end of a numeric or bitmask component of type `t`.
+    fn end(&mut self, t: u8);
+}
+
+/// Validation only: nothing is built.
+struct Validate;
+
+impl Sink for Validate {
+    #[inline]
+    fn prefix(&mut self, _: u8, _: FlowPrefix) {}
+    #[inline]
+    fn numeric(&mut self, _: NumericTerm) {}
+    #[inline]
+    fn bitmask(&mut self, _: BitmaskTerm) {}
+    #[inline]
+    fn end(&mut self, _: u8) {}
+}
+
+/// Builds the components.
+#[derive(Default)]
+struct Build {
+    out: Vec<Component>,
+    num: Vec<NumericTerm>,
+    bits: Vec<BitmaskTerm>,
+}
+
+impl Sink for Build {
+    fn prefix(&mut self, t: u8, p: FlowPrefix) {
+        self.out.push(if t == code::DESTINATION { Component::Destination(p) } else { Component::Source(p) });
+    }
+    fn numeric(&mut self, term: NumericTerm) {
+        self.num.push(term);
+    }
+    fn bitmask(&mut self, term: BitmaskTerm) {
+        self.bits.push(term);
+    }
+    fn end(&mut self, t: u8) {
+        match t {
+            code::TCP_FLAGS => self.out.push(Component::TcpFlags(std::mem::take(&mut self.bits))),
+            code::FRAGMENT => self.out.push(Component::Fragment(std::mem::take(&mut self.bits))),
+            _ => {
+                if let Some(c) = Component::from_numeric(t, std::mem::take(&mut self.num)) {
+                    self.out.push(c);
+                }
+            }
+        }
+    }
+}
+
+/// Reads the components in `c` (to its end), checking every rule of RFC 8955 §4 and RFC 8956 §3.
+/// Returns how many components there were and whether any bit the RFCs say to ignore was set (then
+/// the bytes are not canonical).
+fn walk<S: Sink>(c: &mut Reader<'_>, v6: bool, sink: &mut S) -> Result<(usize, bool), DecodeError> {
+    let mut previous = 0u8;
+    let mut count = 0;
+    let mut ignored = false;
+    while !c.is_empty() {
+        let at = c.offset();
+        let t = byte(c, "component type")?;
+        let known = matches!(t, 1..=12) || (v6 && t == code::FLOW_LABEL);
+        if !known {
+            return Err(DecodeError::new(at, ErrorKind::UnknownComponent { component_type: t }));
+        }
+        if t <= previous {
+            return Err(DecodeError::new(at, ErrorKind::ComponentOrder { component_type: t, previous }));
+        }
+        previous = t;
+        count += 1;
+        match t {
+            code::DESTINATION | code::SOURCE => {
+                let p = decode_prefix(c, v6)?;
+                sink.prefix(t, p);
+            }
+            code::TCP_FLAGS | code::FRAGMENT => {
+                ignored |= decode_bitmask(c, t, v6, sink)?;
+                sink.end(t);
+            }
+            _ => {
+                ignored |= decode_numeric(c, t, sink)?;
+                sink.end(t);
+            }
+        }
+    }
+    Ok((count, ignored))
 }
 
 fn decode_at(buf: &[u8], base: usize, afi: Afi, vpn: bool) -> Result<(FlowSpec, usize), DecodeError> {
@@ -340,50 +440,21 @@ fn decode_at(buf: &[u8], base: usize, afi: Afi, vpn: bool) -> Result<(FlowSpec, 
         None
     };
     let v6 = afi == Afi::Ipv6;
-    let mut components = Vec::new();
-    let mut previous = 0u8;
-    while !c.is_empty() {
-        let at = c.offset();
-        let t = byte(&mut c, "component type")?;
-        let known = matches!(t, 1..=12) || (v6 && t == code::FLOW_LABEL);
-        if !known {
-            return Err(DecodeError::new(at, ErrorKind::UnknownComponent { component_type: t }));
-        }
-        if t <= previous {
-            return Err(DecodeError::new(at, ErrorKind::ComponentOrder { component_type: t, previous }));
-        }
-        previous = t;
-        let comp = match t {
-            code::DESTINATION | code::SOURCE => {
-                let p = decode_prefix(&mut c, v6)?;
-                if t == code::DESTINATION {
-                    Component::Destination(p)
-                } else {
-                    Component::Source(p)
-                }
-            }
-            code::TCP_FLAGS | code::FRAGMENT => {
-                let terms = decode_bitmask(&mut c, t, v6)?;
-                if t == code::TCP_FLAGS {
-                    Component::TcpFlags(terms)
-                } else {
-                    Component::Fragment(terms)
-                }
-            }
-            _ => {
-                let terms = decode_numeric(&mut c, t)?;
-                match Component::from_numeric(t, terms) {
-                    Some(c) => c,
-                    None => return Err(DecodeError::new(at, ErrorKind::UnknownComponent { component_type: t })),
-                }
-            }
-        };
-        components.push(comp);
-    }
-    if components.is_empty() {
+    let body_at = c.offset();
+    let body = c.rest();
+    let (count, ignored) = walk(&mut c, v6, &mut Validate)?;
+    if count == 0 {
         return Err(DecodeError::new(base, ErrorKind::NoComponent));
     }
-    Ok((FlowSpec { afi, rd, components }, header + len))
+    let spec = if ignored {
+        // Rare: rebuild from the components so the ignored bits come back cleared.
+        let mut b = Build::default();
+        walk(&mut Reader::new(body, body_at), v6, &mut b)?;
+        FlowSpec::new(afi, rd, b.out).map_err(|_| DecodeError::new(body_at, ErrorKind::TooLong { length: len }))?
+    } else {
+        FlowSpec { afi, rd, body: body.into() }
+    };
+    Ok((spec, header + len))
 }
 
 fn decode_prefix(c: &mut Reader<'_>, v6: bool) -> Result<FlowPrefix, DecodeError> {
@@ -423,39 +494,46 @@ fn decode_prefix(c: &mut Reader<'_>, v6: bool) -> Result<FlowPrefix, DecodeError
     Ok(FlowPrefix { addr: IpAddr::V6(Ipv6Addr::from(v)), len, offset })
 }
 
-/// Reads operator/value pairs until the end-of-list bit; returns (and, op byte, value, width).
-fn decode_ops(c: &mut Reader<'_>) -> Result<Vec<(u8, u64, u8, usize)>, DecodeError> {
-    let mut out = Vec::new();
-    loop {
-        let at = c.offset();
-        let op = c.u8().ok_or(DecodeError::new(at, ErrorKind::UnterminatedList))?;
-        let width = 1u8 << ((op >> 4) & 3);
-        let bytes = take(c, usize::from(width), "operator value")?;
-        let value = bytes.iter().fold(0u64, |v, b| v << 8 | u64::from(*b));
-        out.push((op, value, width, at));
-        if op & 0x80 != 0 {
-            return Ok(out);
-        }
-    }
+/// Reads one operator and its value: (operator byte, value, width, offset of the operator).
+#[inline]
+fn decode_op(c: &mut Reader<'_>) -> Result<(u8, u64, u8, usize), DecodeError> {
+    let at = c.offset();
+    let op = c.u8().ok_or_else(|| DecodeError::new(at, ErrorKind::UnterminatedList))?;
+    let (width, value) = match (op >> 4) & 3 {
+        0 => (1, c.u8().map(u64::from)),
+        1 => (2, c.u16().map(u64::from)),
+        2 => (4, c.u32().map(u64::from)),
+        _ => (8, c.array::<8>().map(u64::from_be_bytes)),
+    };
+    let value = value.ok_or_else(|| DecodeError::new(at + 1, ErrorKind::Truncated { what: "operator value" }))?;
+    Ok((op, value, width, at))
 }
 
-fn decode_numeric(c: &mut Reader<'_>, t: u8) -> Result<Vec<NumericTerm>, DecodeError> {
-    let ops = decode_ops(c)?;
-    let mut terms = Vec::with_capacity(ops.len());
-    for (i, (op, value, width, at)) in ops.into_iter().enumerate() {
+/// Reads a numeric operator list; returns whether an ignored bit was set.
+fn decode_numeric<S: Sink>(c: &mut Reader<'_>, t: u8, sink: &mut S) -> Result<bool, DecodeError> {
+    let mut first = true;
+    let mut ignored = false;
+    loop {
+        let (op, value, width, at) = decode_op(c)?;
         if t == code::DSCP && width != 1 {
             return Err(DecodeError::new(at, ErrorKind::ValueWidth { component_type: t, width: usize::from(width) }));
         }
         // The AND bit of the first operator and the reserved bit 0x08 "MUST be ignored".
-        terms.push(NumericTerm { and: i > 0 && op & 0x40 != 0, cmp: Cmp::from_bits(op), value, width });
+        ignored |= (first && op & 0x40 != 0) || op & 0x08 != 0;
+        sink.numeric(NumericTerm { and: !first && op & 0x40 != 0, cmp: Cmp::from_bits(op), value, width });
+        first = false;
+        if op & 0x80 != 0 {
+            return Ok(ignored);
+        }
     }
-    Ok(terms)
 }
 
-fn decode_bitmask(c: &mut Reader<'_>, t: u8, v6: bool) -> Result<Vec<BitmaskTerm>, DecodeError> {
-    let ops = decode_ops(c)?;
-    let mut terms = Vec::with_capacity(ops.len());
-    for (i, (op, value, width, at)) in ops.into_iter().enumerate() {
+/// Reads a bitmask operator list; returns whether an ignored bit was set.
+fn decode_bitmask<S: Sink>(c: &mut Reader<'_>, t: u8, v6: bool, sink: &mut S) -> Result<bool, DecodeError> {
+    let mut first = true;
+    let mut ignored = false;
+    loop {
+        let (op, value, width, at) = decode_op(c)?;
         let max_width = if t == code::TCP_FLAGS { 2 } else { 1 };
         if width > max_width {
             return Err(DecodeError::new(at, ErrorKind::ValueWidth { component_type: t, width: usize::from(width) }));
@@ -468,14 +546,19 @@ fn decode_bitmask(c: &mut Reader<'_>, t: u8, v6: bool) -> Result<Vec<BitmaskTerm
             return Err(DecodeError::new(at, ErrorKind::ReservedBits { component_type: t }));
         }
         // RFC 8956 §3.6: IPv6 has no DF bit; that position is "0", ignored on receipt.
-        let value = if t == code::FRAGMENT && v6 { value & !0x01 } else { value };
-        terms.push(BitmaskTerm {
-            and: i > 0 && op & 0x40 != 0,
+        let df_ignored = t == code::FRAGMENT && v6 && value & 0x01 != 0;
+        let value = if df_ignored { value & !0x01 } else { value };
+        ignored |= df_ignored || (first && op & 0x40 != 0) || op & 0x0c != 0;
+        sink.bitmask(BitmaskTerm {
+            and: !first && op & 0x40 != 0,
             not: op & 0x02 != 0,
             match_all: op & 0x01 != 0,
             value,
             width,
         });
+        first = false;
+        if op & 0x80 != 0 {
+            return Ok(ignored);
+        }
     }
-    Ok(terms)
 }

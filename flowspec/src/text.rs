@@ -636,7 +636,7 @@ impl core::fmt::Display for FlowSpec {
             sep(f)?;
             write!(f, "rd {rd}")?;
         }
-        for c in self.components() {
+        for c in &self.components() {
             sep(f)?;
             match c {
                 Component::Destination(p) => {

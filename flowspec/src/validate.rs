@@ -123,7 +123,7 @@ pub fn validate(
     config: &ValidationConfig,
 ) -> Result<(), ValidationError> {
     let dst = match route.spec.destination() {
-        Some(p) if p.offset == 0 => *p,
+        Some(p) if p.offset == 0 => p,
         _ => {
             return if config.require_destination { Err(ValidationError::NoDestination) } else { Ok(()) };
         }

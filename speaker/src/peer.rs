@@ -70,6 +70,7 @@ enum Io {
 
 struct Conn {
     writer: mpsc::UnboundedSender<Bytes>,
+    writer_task: tokio::task::JoinHandle<()>,
     reader: tokio::task::JoinHandle<()>,
 }
 
@@ -91,6 +92,8 @@ pub(crate) struct PeerTask {
     stale_until: Option<tokio::time::Instant>,
     /// The peer's graceful restart capability on the last Established session.
     last_peer_gr: Option<bgp_core::capability::GracefulRestart>,
+    /// Writers of closed connections still flushing.
+    closing: Vec<tokio::task::JoinHandle<()>>,
     export: Option<Export>,
 }
 
@@ -154,6 +157,7 @@ impl PeerTask {
             stale: std::collections::HashSet::new(),
             stale_until: None,
             last_peer_gr: None,
+            closing: Vec::new(),
             export: None,
         }
     }
@@ -187,22 +191,13 @@ impl PeerTask {
                     Some(Command::Stop { notification, done }) => {
                         self.session.close_with(notification, Instant::now());
                         let _ = self.session.stop(None, Instant::now());
-                        self.drain();
-                        for (_, c) in self.conns.drain() {
-                            drop(c.writer);
-                            // Let the writer flush the NOTIFICATION before the reader goes.
-                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                            c.reader.abort();
-                        }
+                        self.finish().await;
                         let _ = done.send(());
                         return;
                     }
                     Some(Command::Abandon { done }) => {
                         self.session.abandon(Instant::now());
-                        self.drain();
-                        for (_, c) in self.conns.drain() {
-                            c.reader.abort();
-                        }
+                        self.finish().await;
                         let _ = done.send(());
                         return;
                     }
@@ -217,6 +212,20 @@ impl PeerTask {
                     self.session.handle_timeout(Instant::now());
                 }
             }
+        }
+    }
+
+    /// Carries out the last outputs and waits (up to a second) until the NOTIFICATIONs written on
+    /// closing connections have left, so a process that exits next does not cut them off.
+    async fn finish(&mut self) {
+        self.drain();
+        for (_, c) in self.conns.drain() {
+            drop(c.writer);
+            c.reader.abort();
+            self.closing.push(c.writer_task);
+        }
+        for w in self.closing.drain(..) {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), w).await;
         }
     }
 
@@ -320,7 +329,7 @@ impl PeerTask {
         });
         let (writer, mut queue) = mpsc::unbounded_channel::<Bytes>();
         let io = self.io_tx.clone();
-        tokio::spawn(async move {
+        let writer_task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(65536);
             while let Some(first) = queue.recv().await {
                 batch.clear();
@@ -339,7 +348,7 @@ impl PeerTask {
             }
             let _ = wr.shutdown().await;
         });
-        self.conns.insert(id, Conn { writer, reader });
+        self.conns.insert(id, Conn { writer, writer_task, reader });
     }
 
     fn connect(&self) {
@@ -409,13 +418,16 @@ impl PeerTask {
                 Output::Connect => self.connect(),
                 Output::Close { connection } => {
                     if let Some(c) = self.conns.remove(&connection) {
-                        // Dropping the writer lets it flush what was queued, then shut down.
+                        // Dropping the sender lets the writer flush what was queued (a
+                        // NOTIFICATION), then shut the socket down.
                         drop(c.writer);
                         let reader = c.reader;
                         tokio::spawn(async move {
                             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                             reader.abort();
                         });
+                        self.closing.retain(|w| !w.is_finished());
+                        self.closing.push(c.writer_task);
                     }
                 }
                 Output::Event(e) => self.fsm_event(e),

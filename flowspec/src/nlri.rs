@@ -142,6 +142,11 @@ impl FlowSpec {
         &self.body
     }
 
+    /// The components as (type, value bytes) without decoding them.
+    pub(crate) fn raw_components(&self) -> RawComponents<'_> {
+        RawComponents { rest: &self.body, v6: self.afi == Afi::Ipv6 }
+    }
+
     /// Bytes the NLRI takes without its length field.
     pub fn content_len(&self) -> usize {
         self.body.len() + if self.rd.is_some() { 8 } else { 0 }
@@ -457,7 +462,7 @@ fn decode_at(buf: &[u8], base: usize, afi: Afi, vpn: bool) -> Result<(FlowSpec, 
     Ok((spec, header + len))
 }
 
-fn decode_prefix(c: &mut Reader<'_>, v6: bool) -> Result<FlowPrefix, DecodeError> {
+pub(crate) fn decode_prefix(c: &mut Reader<'_>, v6: bool) -> Result<FlowPrefix, DecodeError> {
     let at = c.offset();
     let len = byte(c, "prefix length")?;
     if !v6 {
@@ -560,5 +565,43 @@ fn decode_bitmask<S: Sink>(c: &mut Reader<'_>, t: u8, v6: bool, sink: &mut S) ->
         if op & 0x80 != 0 {
             return Ok(ignored);
         }
+    }
+}
+
+/// Splits validated component bytes into (type, value bytes).
+pub(crate) struct RawComponents<'a> {
+    rest: &'a [u8],
+    v6: bool,
+}
+
+impl<'a> Iterator for RawComponents<'a> {
+    type Item = (u8, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u8, &'a [u8])> {
+        let (&t, value) = self.rest.split_first()?;
+        let len = match t {
+            code::DESTINATION | code::SOURCE => {
+                let (&plen, after) = value.split_first()?;
+                if self.v6 {
+                    let off = after.first().copied().unwrap_or(0);
+                    2 + usize::from(plen.saturating_sub(off)).div_ceil(8)
+                } else {
+                    1 + usize::from(plen).div_ceil(8)
+                }
+            }
+            _ => {
+                let mut n = 0;
+                loop {
+                    let op = *value.get(n)?;
+                    n += 1 + (1usize << ((op >> 4) & 3));
+                    if op & 0x80 != 0 {
+                        break n;
+                    }
+                }
+            }
+        };
+        let v = value.get(..len)?;
+        self.rest = value.get(len..).unwrap_or_default();
+        Some((t, v))
     }
 }

@@ -7,8 +7,10 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-use crate::component::{mask128, mask32, Component, FlowPrefix};
-use crate::nlri::FlowSpec;
+use bgp_core::Reader;
+
+use crate::component::{code, mask128, mask32, FlowPrefix};
+use crate::nlri::{decode_prefix, FlowSpec};
 
 impl Ord for FlowSpec {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -23,11 +25,13 @@ impl PartialOrd for FlowSpec {
     }
 }
 
-/// RFC 8955 §5.1: walk the components in type order; the first difference decides.
+/// RFC 8955 §5.1: walk the components in type order; the first difference decides. Works on the
+/// rules' bytes: only prefixes are decoded, and nothing is allocated.
 fn precedence(a: &FlowSpec, b: &FlowSpec) -> Ordering {
-    let (ca, cb) = (a.components(), b.components());
-    for i in 0..ca.len().max(cb.len()) {
-        let (x, y) = match (ca.get(i), cb.get(i)) {
+    let v6 = a.afi() == bgp_core::Afi::Ipv6;
+    let (mut ca, mut cb) = (a.raw_components(), b.raw_components());
+    loop {
+        let ((tx, x), (ty, y)) = match (ca.next(), cb.next()) {
             // "the rule with that component has higher precedence"
             (Some(_), None) => return Ordering::Less,
             (None, Some(_)) => return Ordering::Greater,
@@ -35,21 +39,26 @@ fn precedence(a: &FlowSpec, b: &FlowSpec) -> Ordering {
             (Some(x), Some(y)) => (x, y),
         };
         // Lower component type: higher precedence.
-        let by_type = x.type_code().cmp(&y.type_code());
+        let by_type = tx.cmp(&ty);
         if by_type != Ordering::Equal {
             return by_type;
         }
-        let by_value = match (x, y) {
-            (Component::Destination(p), Component::Destination(q)) | (Component::Source(p), Component::Source(q)) => {
-                prefix_precedence(p, q)
+        let by_value = match tx {
+            code::DESTINATION | code::SOURCE => {
+                let p = decode_prefix(&mut Reader::new(x, 0), v6);
+                let q = decode_prefix(&mut Reader::new(y, 0), v6);
+                match (p, q) {
+                    (Ok(p), Ok(q)) => prefix_precedence(&p, &q),
+                    // Validated bytes always decode; fall back to bytes all the same.
+                    _ => bytes_precedence(x, y),
+                }
             }
-            _ => bytes_precedence(&value_bytes(x), &value_bytes(y)),
+            _ => bytes_precedence(x, y),
         };
         if by_value != Ordering::Equal {
             return by_value;
         }
     }
-    Ordering::Equal
 }
 
 /// Prefixes: lower IPv6 offset first (RFC 8956 §4); if one contains the other, the longer (more
@@ -89,12 +98,6 @@ fn bytes_precedence(x: &[u8], y: &[u8]) -> Ordering {
         Ordering::Equal => y.len().cmp(&x.len()),
         o => o,
     }
-}
-
-fn value_bytes(c: &Component) -> Vec<u8> {
-    let mut out = Vec::new();
-    crate::nlri::encode_component_value(c, &mut out);
-    out
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@ use bgp_core::fsm::State;
 use bgp_core::Family;
 use flowspec::FlowRule;
 use interop_harness::{poll, Bird};
+
+mod common;
+use common::next_event;
 use speaker::{Event, PeerConfig, Route, Speaker, SpeakerConfig};
 
 fn bird_conf(bird: &str, bird_port: u16, us: &str, us_port: u16) -> String {
@@ -78,18 +81,11 @@ async fn scenario(name: &str, us: &str, us_port: u16, bird_addr: &str, bird_port
     speaker.add_peer(peer).unwrap();
 
     // Up, and BIRD holds our five rules.
-    let up = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(e) = events.recv().await {
-            if let Event::PeerUp { negotiated, .. } = e {
-                return Some(negotiated);
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .expect("session with BIRD established");
+    let Some(Event::PeerUp { negotiated: up, .. }) =
+        next_event(&mut events, 20, |e| matches!(e, Event::PeerUp { .. })).await
+    else {
+        panic!("session with BIRD established")
+    };
     assert!(up.families.contains(&Family::IPV4_FLOWSPEC) && up.families.contains(&Family::IPV6_FLOWSPEC));
     let held = poll(Duration::from_secs(10), || {
         let t4 = bird.birdc("show route table flowtab4 protocol speaker");
@@ -424,15 +420,7 @@ protocol bgp speaker {{
     }
     assert_eq!(got, ["dst 198.51.100.1/32 proto =17", "dst 198.51.100.2/32 proto =17"]);
     // Let the first session finish: BIRD's End-of-RIB for its initial table.
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(e) = events.recv().await {
-            if matches!(e, Event::EndOfRib { .. }) {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("BIRD's first End-of-RIB");
+    next_event(&mut events, 10, |e| matches!(e, Event::EndOfRib { .. })).await.expect("BIRD's first End-of-RIB");
 
     // BIRD crashes and restarts with only the first rule, in recovery mode.
     std::fs::write(
@@ -521,16 +509,9 @@ async fn tcp_md5_and_gtsm_with_bird() {
         p.ttl_security = Some(1);
         p.connect_retry = Duration::from_secs(2);
         speaker.add_peer(p).unwrap();
-        let up = tokio::time::timeout(Duration::from_secs(if expect_up { 20 } else { 6 }), async {
-            while let Some(e) = events.recv().await {
-                if matches!(e, Event::PeerUp { .. }) {
-                    return true;
-                }
-            }
-            false
-        })
-        .await
-        .unwrap_or(false);
+        let up = next_event(&mut events, if expect_up { 20 } else { 6 }, |e| matches!(e, Event::PeerUp { .. }))
+            .await
+            .is_some();
         let protocols = bird.birdc("show protocols all speaker");
         assert_eq!(up, expect_up, "password {password}:\n{protocols}");
         assert_eq!(protocols.contains("Established"), expect_up, "{protocols}");

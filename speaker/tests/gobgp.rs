@@ -11,6 +11,9 @@ use std::time::Duration;
 use bgp_core::Family;
 use flowspec::FlowRule;
 use interop_harness::{poll, Gobgp};
+
+mod common;
+use common::next_event;
 use speaker::{Event, PeerConfig, Route, Speaker, SpeakerConfig};
 
 fn gobgp_conf(addr: &str, port: u16, us: &str, us_port: u16) -> String {
@@ -61,15 +64,9 @@ async fn scenario(name: &str, us: &str, us_port: u16, gobgp_addr: &str, gobgp_po
     peer.port = gobgp_port;
     peer.local_address = Some(us_ip);
     speaker.add_peer(peer).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(e) = events.recv().await {
-            if matches!(e, Event::PeerUp { .. }) {
-                return;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no session with GoBGP: {}", gobgp.cli(&["neighbor"])));
+    next_event(&mut events, 30, |e| matches!(e, Event::PeerUp { .. }))
+        .await
+        .unwrap_or_else(|| panic!("no session with GoBGP: {}", gobgp.cli(&["neighbor"])));
 
     let rib4 = poll(Duration::from_secs(15), || {
         let t = gobgp.cli(&["global", "rib", "-a", "ipv4-flowspec"]);

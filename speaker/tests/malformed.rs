@@ -14,6 +14,9 @@ use speaker::{Event, PeerConfig, Speaker, SpeakerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
+mod common;
+use common::next_event;
+
 fn update_for(rule: &str, origin_value: u8) -> Vec<u8> {
     let rule: FlowRule = rule.parse().unwrap();
     let u = Update {
@@ -61,16 +64,7 @@ async fn malformed_attribute_is_treat_as_withdraw_not_a_reset() {
     );
     s.write_all(&Message::Open(open).to_bytes(&ctx).unwrap()).await.unwrap();
     s.write_all(&Message::Keepalive.to_bytes(&ctx).unwrap()).await.unwrap();
-    // Wait for Established.
-    tokio::time::timeout(Duration::from_secs(5), async {
-        while let Some(e) = events.recv().await {
-            if matches!(e, Event::PeerUp { .. }) {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("established");
+    next_event(&mut events, 5, |e| matches!(e, Event::PeerUp { .. })).await.expect("established");
 
     s.write_all(&update_for("dst 192.0.2.1/32 proto =17", 0)).await.unwrap();
     s.write_all(&update_for("dst 192.0.2.2/32 proto =17", 0)).await.unwrap();

@@ -215,6 +215,19 @@ fn next_hop_for(family: Family, attrs: &RouteAttributes, local: IpAddr) -> Resul
     }
 }
 
+/// UPDATEs announcing `list` (all of `family`) behind one attribute set, exported for the peer.
+fn pack_group<N: std::borrow::Borrow<Nlri>>(
+    family: Family,
+    attrs: &RouteAttributes,
+    list: &[N],
+    export: &Export,
+) -> Result<Vec<Bytes>, PackError> {
+    let encoded = attrs.encode_export(export.local_as, export.ebgp, &export.wire)?;
+    let nh = next_hop_for(family, attrs, export.local_addr)?;
+    let refs: Vec<&[u8]> = list.iter().map(|n| n.borrow().bytes().as_ref()).collect();
+    pack_announce(family, &encoded, &nh, &refs, export.wire.max_message_len)
+}
+
 impl AdjRibOut {
     /// An empty Adj-RIB-Out (a new session).
     pub fn new() -> Self {
@@ -292,10 +305,7 @@ impl AdjRibOut {
         groups.sort_by(|a, b| a.0 .0.cmp(&b.0 .0).then_with(|| a.1.first().cmp(&b.1.first())));
         for ((family, attrs), mut list) in groups {
             list.sort();
-            let encoded = attrs.encode_export(export.local_as, export.ebgp, &export.wire)?;
-            let nh = next_hop_for(family, &attrs, export.local_addr)?;
-            let refs: Vec<&[u8]> = list.iter().map(|n| n.bytes().as_ref()).collect();
-            out.extend(pack_announce(family, &encoded, &nh, &refs, max)?);
+            out.extend(pack_group(family, &attrs, &list, export)?);
             for n in list {
                 self.sent.insert(n, attrs.clone());
             }
@@ -326,10 +336,7 @@ impl AdjRibOut {
             let Some(mut list) = groups.remove(&key) else { continue };
             let (family, attrs) = key;
             list.sort();
-            let encoded = attrs.encode_export(export.local_as, export.ebgp, &export.wire)?;
-            let nh = next_hop_for(family, attrs, export.local_addr)?;
-            let refs: Vec<&[u8]> = list.iter().map(|n| n.bytes().as_ref()).collect();
-            out.extend(pack_announce(family, &encoded, &nh, &refs, export.wire.max_message_len)?);
+            out.extend(pack_group(family, attrs, &list, export)?);
             for n in list {
                 self.sent.insert(n.clone(), attrs.clone());
             }
@@ -347,10 +354,7 @@ impl AdjRibOut {
         let mut out = Vec::new();
         for (attrs, mut list) in groups {
             list.sort();
-            let encoded = attrs.encode_export(export.local_as, export.ebgp, &export.wire)?;
-            let nh = next_hop_for(family, &attrs, export.local_addr)?;
-            let refs: Vec<&[u8]> = list.iter().map(|n| n.bytes().as_ref()).collect();
-            out.extend(pack_announce(family, &encoded, &nh, &refs, export.wire.max_message_len)?);
+            out.extend(pack_group(family, &attrs, &list, export)?);
         }
         Ok(out)
     }

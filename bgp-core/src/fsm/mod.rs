@@ -579,29 +579,13 @@ impl Session {
         self.set_state(to, now);
     }
 
-    fn push_message(&mut self, id: ConnectionId, msg: &Message) -> Option<()> {
-        // Messages we build ourselves always fit: KEEPALIVE, our OPEN (checked at config time),
-        // NOTIFICATIONs (data bounded by what we received), ROUTE-REFRESH.
-        let bytes = msg.to_bytes(&WireContext::default()).ok()?;
-        let slot = match msg {
-            Message::Open(_) => 0,
-            Message::Update(_) => 1,
-            Message::Notification(_) => 2,
-            Message::Keepalive => 3,
-            Message::RouteRefresh(_) => 4,
-        };
-        if let Some(n) = self.counters.sent.get_mut(slot) {
-            *n += 1;
-        }
-        self.output.push_back(Output::Transmit { connection: id, data: bytes });
-        Some(())
-    }
-
     fn send_message(&mut self, id: ConnectionId, msg: &Message) {
-        if self.push_message(id, msg).is_none() {
-            // Cannot happen for the messages the FSM builds; if it did, the peer's hold timer ends
-            // the session rather than this process panicking.
-        }
+        // KEEPALIVE, NOTIFICATION (data cut to fit) and ROUTE-REFRESH always encode. An OPEN that
+        // does not (capabilities over 4096 bytes in the configuration) is not sent: the peer's
+        // hold timer then ends the attempt, rather than this process panicking.
+        let Ok(bytes) = msg.to_bytes(&WireContext::default()) else { return };
+        count(&mut self.counters.sent, msg.message_type().code());
+        self.output.push_back(Output::Transmit { connection: id, data: bytes });
     }
 
     fn send_open(&mut self, id: ConnectionId) {
@@ -691,18 +675,9 @@ impl Session {
                 return;
             }
         };
-        let slot = match &msg {
-            Received::Update(_) => 1,
-            Received::Other(Message::Open(_)) => 0,
-            Received::Other(Message::Update(_)) => 1,
-            Received::Other(Message::Notification(_)) => 2,
-            Received::Other(Message::Keepalive) => 3,
-            Received::Other(Message::RouteRefresh(_)) => 4,
-        };
-        if let Some(n) = self.counters.received.get_mut(slot) {
-            *n += 1;
-        }
+        // The type byte is valid: the message decoded.
         let msg_type = bytes.get(18).copied().unwrap_or(0);
+        count(&mut self.counters.received, msg_type);
         match (state, msg) {
             (_, Received::Other(Message::Notification(n))) => {
                 self.event(Event::NotificationReceived { connection: id, notification: n.clone() });
@@ -854,6 +829,13 @@ impl Session {
     fn collision_close(&mut self, id: ConnectionId, now: Instant) {
         let n = Notification::new(code::CEASE, cease::CONNECTION_COLLISION, Vec::new());
         self.fail_connection(id, Some(n.clone()), DownReason::NotificationSent(n), now);
+    }
+}
+
+/// Counts a message of type `code` (1 OPEN .. 5 ROUTE-REFRESH) in `by_type`.
+fn count(by_type: &mut [u64; 5], code: u8) {
+    if let Some(n) = usize::from(code).checked_sub(1).and_then(|i| by_type.get_mut(i)) {
+        *n += 1;
     }
 }
 

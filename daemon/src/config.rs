@@ -28,11 +28,50 @@ pub struct Http {
     pub listen: SocketAddr,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
+    /// Longest time a request may take, in seconds.
+    pub request_timeout_seconds: u64,
+    /// Most events in one `POST /v1/events/batch`.
+    pub max_batch_events: usize,
+    /// Authentication.
+    pub auth: Auth,
 }
 
 impl Default for Http {
     fn default() -> Self {
-        Http { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), max_body_bytes: 1 << 20 }
+        Http {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1 << 20,
+            request_timeout_seconds: 30,
+            max_batch_events: 1000,
+            auth: Auth::default(),
+        }
+    }
+}
+
+/// How API clients authenticate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// Anyone who can connect (refused on anything but a loopback listener).
+    #[default]
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+}
+
+/// `[http.auth]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// `none` (loopback only) or `bearer`.
+    pub mode: AuthMode,
+    /// Environment variable holding the token (never the token itself in the file).
+    pub bearer_token_env: String,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth { mode: AuthMode::None, bearer_token_env: "PREFIXD_API_TOKEN".into() }
     }
 }
 
@@ -96,11 +135,31 @@ pub struct Bgp {
     /// Routers.
     #[serde(rename = "peer")]
     pub peers: Vec<Peer>,
+    /// On shutdown, keep the rules on graceful-restart routers (`keep-routes`, the default) or
+    /// withdraw them (`withdraw`).
+    pub shutdown: ShutdownMode,
+}
+
+/// What a stopping daemon does to its rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShutdownMode {
+    /// Close without a NOTIFICATION: graceful-restart routers keep the rules until we are back.
+    #[default]
+    KeepRoutes,
+    /// Cease with Administrative Shutdown: routers withdraw the rules.
+    Withdraw,
 }
 
 impl Default for Bgp {
     fn default() -> Self {
-        Bgp { router_id: Ipv4Addr::new(127, 0, 0, 1), local_as: 65000, listen: Vec::new(), peers: Vec::new() }
+        Bgp {
+            router_id: Ipv4Addr::new(127, 0, 0, 1),
+            local_as: 65000,
+            listen: Vec::new(),
+            peers: Vec::new(),
+            shutdown: ShutdownMode::KeepRoutes,
+        }
     }
 }
 
@@ -176,6 +235,16 @@ pub struct Safelist {
     pub prefixes: Vec<crate::inventory::ipnet_str::Net>,
 }
 
+/// Playbooks inline (`[[playbooks]]`), or the path of their own TOML file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum PlaybooksSource {
+    /// A file, relative to the config file, holding `[[playbooks]]`.
+    File(PathBuf),
+    /// Inline.
+    Inline(Vec<crate::playbook::Playbook>),
+}
+
 /// Inventory inline, or the path of its own TOML file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
@@ -212,6 +281,8 @@ pub struct Config {
     pub safelist: Safelist,
     /// Inventory.
     pub inventory: Option<InventorySource>,
+    /// Playbooks (the built-in set when absent).
+    pub playbooks: Option<PlaybooksSource>,
 }
 
 impl Default for Config {
@@ -228,6 +299,7 @@ impl Default for Config {
             storage: Storage::default(),
             safelist: Safelist::default(),
             inventory: None,
+            playbooks: None,
         }
     }
 }
@@ -242,14 +314,73 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// A configuration with its inventory and playbooks read from wherever they live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// The inventory.
+    pub inventory: Inventory,
+    /// The playbooks.
+    pub playbooks: crate::playbook::Playbooks,
+    /// Where the playbooks live when they have their own file (`PUT /v1/config/playbooks` writes it).
+    pub playbooks_file: Option<PathBuf>,
+}
+
 impl Config {
+    /// The configuration `prefixd run` uses without `--config`: the defaults, with an example
+    /// inventory that owns only the documentation prefixes (RFC 5737 203.0.113.0/24, RFC 3849
+    /// 2001:db8::/32) so that a first event shows the rule it would announce, in dry-run.
+    pub fn embedded() -> Loaded {
+        let inventory: Inventory = toml::from_str(
+            r#"
+            [[customers]]
+            customer_id = "example"
+            name = "Documentation prefixes (RFC 5737, RFC 3849)"
+            prefixes = ["203.0.113.0/24", "2001:db8::/32"]
+            "#,
+        )
+        .unwrap_or_default();
+        let config = Config { pop: "local".into(), ..Config::default() };
+        Loaded { config, inventory, playbooks: crate::playbook::Playbooks::default(), playbooks_file: None }
+    }
+
     /// Parses and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let err = |message: String| ConfigError { file: path.display().to_string(), message };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let config: Config = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
-        config.check().map_err(err)?;
-        Ok(config)
+        Ok(Config::load_all(path)?.config)
+    }
+
+    /// Parses and checks a configuration file with its inventory and playbooks.
+    pub fn load_all(path: &Path) -> Result<Loaded, ConfigError> {
+        let err = |file: &Path, message: String| ConfigError { file: file.display().to_string(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| err(path, e.to_string()))?;
+        let config: Config = toml::from_str(&text).map_err(|e| err(path, e.to_string()))?;
+        config.check().map_err(|e| err(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let inventory = match &config.inventory {
+            None => Inventory::default(),
+            Some(InventorySource::Inline(i)) => i.clone(),
+            Some(InventorySource::File(f)) => {
+                let f = base.join(f);
+                let text = std::fs::read_to_string(&f).map_err(|e| err(&f, e.to_string()))?;
+                toml::from_str(&text).map_err(|e| err(&f, e.to_string()))?
+            }
+        };
+        let (playbooks, playbooks_file) = match &config.playbooks {
+            None => (crate::playbook::Playbooks::default(), None),
+            Some(PlaybooksSource::Inline(p)) => (crate::playbook::Playbooks { playbooks: p.clone() }, None),
+            Some(PlaybooksSource::File(f)) => {
+                let f = base.join(f);
+                (crate::playbook::Playbooks::load(&f).map_err(|e| err(&f, e))?, Some(f))
+            }
+        };
+        let g = &config.guardrails;
+        let errors = playbooks.check(g.min_ttl_seconds, g.max_ttl_seconds);
+        if !errors.is_empty() {
+            let f = playbooks_file.as_deref().unwrap_or(path);
+            return Err(err(f, errors.join("; ")));
+        }
+        Ok(Loaded { config, inventory, playbooks, playbooks_file })
     }
 
     /// Checks values the types cannot: ranges and consistency.
@@ -273,6 +404,24 @@ impl Config {
                 "timers: default_ttl_seconds {} outside the guardrails' TTL range",
                 t.default_ttl_seconds
             ));
+        }
+        if self.http.max_body_bytes < 1024 || self.http.max_body_bytes > 64 << 20 {
+            return Err("http: max_body_bytes must be between 1024 and 67108864".into());
+        }
+        if self.http.max_batch_events == 0 || self.http.max_batch_events > 100_000 {
+            return Err("http: max_batch_events must be between 1 and 100000".into());
+        }
+        if self.http.request_timeout_seconds == 0 {
+            return Err("http: request_timeout_seconds must be at least 1".into());
+        }
+        if self.http.auth.mode == AuthMode::None && !self.http.listen.ip().is_loopback() {
+            return Err(format!(
+                "http: auth mode \"none\" is only allowed on a loopback address, not {}",
+                self.http.listen
+            ));
+        }
+        if self.pop.is_empty() {
+            return Err("pop must not be empty".into());
         }
         if t.reconciliation_interval_seconds == 0 {
             return Err("timers: reconciliation_interval_seconds must be at least 1".into());

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Ports a service may receive, per protocol.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllowedPorts {
     /// UDP ports.
@@ -19,7 +19,7 @@ pub struct AllowedPorts {
 }
 
 /// One address of a service.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Asset {
     /// The address.
@@ -30,7 +30,7 @@ pub struct Asset {
 }
 
 /// A customer's service.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     /// Identifier.
@@ -47,7 +47,7 @@ pub struct Service {
 }
 
 /// A customer.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
     /// Identifier.
@@ -67,7 +67,7 @@ pub struct Customer {
 }
 
 /// The inventory file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Inventory {
     /// Customers.
@@ -111,7 +111,7 @@ impl Inventory {
 pub mod ipnet_str {
     use std::net::IpAddr;
 
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// A prefix.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +163,12 @@ pub mod ipnet_str {
                 return Err(format!("prefix length {len} too long in {s:?}"));
             }
             Ok(Net { addr, len })
+        }
+    }
+
+    impl Serialize for Net {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self)
         }
     }
 

@@ -1,12 +1,19 @@
 //! The prefixd service: from attack events to FlowSpec rules.
 //!
-//! This library holds the parts of the daemon that are pure functions over plain data, tested
-//! without I/O: inventory lookup, the rule a vector calls for, and the guardrails. The HTTP API,
-//! the store and reconciliation build on them.
+//! The pure parts (inventory lookup, the rule a vector calls for, playbooks, guardrails) are
+//! functions over plain data, tested without I/O. The [`engine`] owns the desired set and decides;
+//! the [`store`] keeps it in redb with group commit; [`api`] serves `/v1`; [`service`] runs it all.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod config;
+pub mod engine;
+pub mod error;
 pub mod guardrails;
 pub mod inventory;
+pub mod model;
+pub mod playbook;
 pub mod policy;
+pub mod service;
+pub mod store;

@@ -23,6 +23,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon: API, policy, store and BGP. Without --config, safe embedded defaults:
+    /// dry-run, API on 127.0.0.1:8080, state in ./prefixd-data/prefixd.redb, no peers.
+    Run {
+        /// The TOML configuration file.
+        #[arg(long, short)]
+        config: Option<std::path::PathBuf>,
+    },
     /// Decode whole BGP messages given in hex (marker included) to one JSON object per message.
     ///
     /// Reads the arguments, or standard input when there are none. Several messages may follow one
@@ -47,11 +54,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run { config } => run(config),
         Command::Decode(args) => codec_cli::decode(&args),
         Command::Encode(args) => codec_cli::encode(&args),
         Command::Flowspec(cmd) => flowspec_cli::run(&cmd),
         Command::Announce(args) => announce::run(&args),
-        Command::CheckConfig { file } => Ok(match prefixd::config::Config::load(&file) {
+        Command::CheckConfig { file } => Ok(match prefixd::config::Config::load_all(&file) {
             Ok(_) => {
                 println!("{}: ok", file.display());
                 ExitCode::SUCCESS
@@ -69,4 +77,21 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run(config: Option<std::path::PathBuf>) -> std::io::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    Ok(match rt.block_on(prefixd::service::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("prefixd: {e}");
+            ExitCode::from(1)
+        }
+    })
 }

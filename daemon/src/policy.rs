@@ -23,6 +23,8 @@ pub enum Vector {
     UdpFlood,
     /// TCP SYN flood.
     SynFlood,
+    /// TCP traffic of any kind (matched by protocol and ports, no flags).
+    TcpFlood,
     /// TCP ACK flood.
     AckFlood,
     /// ICMP / ICMPv6 flood.
@@ -47,7 +49,7 @@ impl Vector {
     /// The IP protocol the vector's packets use (ICMP is 1, or 58 for IPv6).
     pub fn protocol(self, v6: bool) -> Option<u8> {
         match self {
-            Vector::SynFlood | Vector::AckFlood => Some(6),
+            Vector::SynFlood | Vector::AckFlood | Vector::TcpFlood => Some(6),
             Vector::IcmpFlood => Some(if v6 { 58 } else { 1 }),
             Vector::Unknown => None,
             _ => Some(17),

@@ -1,0 +1,692 @@
+//! The `/v1` HTTP API: the earlier prefixd's paths, fields and status strings, with batch ingest,
+//! bulk withdraw and cursor pagination. Every error is JSON `{error, ...}`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::config::{AuthMode, Config};
+use crate::engine::{BulkWithdraw, Handle, ManualInput, Request as Req};
+use crate::error::ApiError;
+use crate::model::{now_ms, Actor, EventInput, Millis, Mitigation, MitigationStatus, SafelistRecord, MAX_TEXT};
+use crate::store::Page;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Handle,
+    /// The configuration file, for reload (`None`: embedded defaults).
+    pub config_path: Option<PathBuf>,
+    /// The bearer token, when auth mode is bearer.
+    pub token: Option<Arc<str>>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut r = (status, axum::Json(self.body())).into_response();
+        if let Some(s) = self.extra.get("retry_after_seconds").and_then(Value::as_u64) {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        r
+    }
+}
+
+/// A JSON body whose every failure is a JSON 400 (or 413).
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(e) => Err(json_rejection(&e)),
+        }
+    }
+}
+
+fn json_rejection(e: &JsonRejection) -> ApiError {
+    let status = e.status().as_u16();
+    let status = if status == 413 { 413 } else if status == 415 { 415 } else { 400 };
+    ApiError::new(status, e.body_text())
+}
+
+/// Query parameters whose failure is a JSON 400.
+pub struct Q<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Q(q.0))
+            .map_err(|e: QueryRejection| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// The router.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let timeout = Duration::from_secs(config.http.request_timeout_seconds);
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/health/detail", get(health_detail))
+        .route("/v1/events", post(post_event).get(list_events))
+        .route("/v1/events/batch", post(post_batch))
+        .route("/v1/mitigations", get(list_mitigations).post(create_mitigation))
+        .route("/v1/mitigations/withdraw", post(bulk_withdraw))
+        .route("/v1/mitigations/{id}", get(get_mitigation))
+        .route("/v1/mitigations/{id}/withdraw", post(withdraw))
+        .route("/v1/safelist", get(list_safelist).post(add_safelist))
+        .route("/v1/safelist/{*prefix}", axum::routing::delete(remove_safelist))
+        .route("/v1/stats", get(stats))
+        .route("/v1/pops", get(pops))
+        .route("/v1/peers", get(peers))
+        .route("/v1/ip/{ip}/history", get(ip_history))
+        .route("/v1/audit", get(audit))
+        .route("/v1/reconcile", post(reconcile))
+        .route("/v1/config/settings", get(settings))
+        .route("/v1/config/inventory", get(inventory))
+        .route("/v1/config/playbooks", get(get_playbooks).put(put_playbooks))
+        .route("/v1/config/reload", post(reload))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::new(405, "method not allowed on this route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::middleware::from_fn(move |req: Request, next: Next| async move {
+            match tokio::time::timeout(timeout, next.run(req)).await {
+                Ok(r) => r,
+                Err(_) => ApiError::new(503, "request timed out").into_response(),
+            }
+        }))
+        .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        .with_state(state)
+}
+
+/// Authentication and the shutdown gate.
+async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let public = req.uri().path() == "/v1/health";
+    let actor = match &s.token {
+        None => Actor { kind: "operator", id: "anonymous".into() },
+        Some(token) => {
+            let given = req
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            match given {
+                Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => {
+                    Actor { kind: "operator", id: "bearer".into() }
+                }
+                _ if public => Actor { kind: "operator", id: "anonymous".into() },
+                _ => return ApiError::new(401, "missing or wrong bearer token").into_response(),
+            }
+        }
+    };
+    if req.method() != Method::GET && s.engine.shared.stopping.load(Ordering::Relaxed) {
+        return ApiError::shutting_down().into_response();
+    }
+    req.extensions_mut().insert(actor);
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn actor(req_actor: Option<axum::Extension<Actor>>) -> Actor {
+    req_actor.map(|a| a.0).unwrap_or_else(Actor::system)
+}
+
+type Ext = Option<axum::Extension<Actor>>;
+
+async fn read<T: Send + 'static>(
+    s: &AppState,
+    f: impl FnOnce(crate::store::Reader) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = s.engine.store.clone();
+    tokio::task::spawn_blocking(move || store.read().and_then(f))
+        .await
+        .map_err(|e| ApiError::new(500, e.to_string()))?
+        .map_err(|e| ApiError::new(500, e.to_string()))
+}
+
+async fn health(State(s): State<AppState>) -> Response {
+    axum::Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "auth_mode": if s.token.is_some() { "bearer" } else { "none" },
+    }))
+    .into_response()
+}
+
+async fn health_detail(State(s): State<AppState>) -> Response {
+    let shared = &s.engine.shared;
+    let policy = shared.policy();
+    let peers = shared.peers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let db = read(&s, |r| r.event_count()).await;
+    let all_up = peers.values().all(|st| st == "Established");
+    let healthy = db.is_ok() && all_up && !shared.stopping.load(Ordering::Relaxed);
+    let last = shared.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let stats = &s.engine.store.stats;
+    let commits = stats.commits.load(Ordering::Relaxed);
+    axum::Json(json!({
+        "status": if healthy { "healthy" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "pop": policy.config.pop,
+        "mode": if policy.config.mode == crate::config::Mode::Enforced { "enforced" } else { "dry-run" },
+        "uptime_seconds": now_ms().saturating_sub(shared.started_at) / 1000,
+        "bgp_sessions": peers.iter().map(|(k, v)| (k.to_string(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+        "active_mitigations": shared.active.load(Ordering::Relaxed),
+        "database": match &db { Ok(_) => "ok".to_string(), Err(e) => e.error.clone() },
+        "store": {
+            "commits": commits,
+            "batches": stats.batches.load(Ordering::Relaxed),
+            "mean_commit_micros": stats.micros.load(Ordering::Relaxed).checked_div(commits).unwrap_or(0),
+        },
+        "last_reconciliation": last,
+        "auth_mode": if s.token.is_some() { "bearer" } else { "none" },
+        "shutting_down": shared.stopping.load(Ordering::Relaxed),
+    }))
+    .into_response()
+}
+
+async fn post_event(State(s): State<AppState>, a: Ext, Body(input): Body<EventInput>) -> Result<Response, ApiError> {
+    let actor = Actor { kind: "detector", id: actor(a).id };
+    let o = s.engine.call(|r| Req::Event(Box::new(input), actor, r)).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(o)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    events: Vec<Value>,
+}
+
+async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>) -> Result<Response, ApiError> {
+    let max = s.engine.shared.policy().config.http.max_batch_events;
+    if b.events.len() > max {
+        return Err(ApiError::new(413, format!("{} events in one batch, at most {max}", b.events.len())));
+    }
+    let actor = Actor { kind: "detector", id: actor(a).id };
+    // Items that do not parse get their own 400 and are not sent to the engine.
+    let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(b.events.len());
+    let mut inputs = Vec::new();
+    for v in b.events {
+        match serde_json::from_value::<EventInput>(v) {
+            Ok(i) => {
+                slots.push(Ok(inputs.len()));
+                inputs.push(i);
+            }
+            Err(e) => slots.push(Err(ApiError::bad_request(e.to_string()))),
+        }
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    s.engine.send(Req::Batch(inputs, actor, tx)).await?;
+    let mut results = rx.await.map_err(|_| ApiError::shutting_down())?.into_iter();
+    let (mut accepted, mut refused) = (0usize, 0usize);
+    let out: Vec<Value> = slots
+        .into_iter()
+        .map(|slot| {
+            let r = match slot {
+                Ok(_) => results.next().unwrap_or_else(|| Err(ApiError::new(500, "engine answer missing"))),
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(o) => {
+                    accepted += 1;
+                    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+                    v["status_code"] = json!(202);
+                    v
+                }
+                Err(e) => {
+                    refused += 1;
+                    let mut v = e.body();
+                    v["status_code"] = json!(e.status);
+                    v
+                }
+            }
+        })
+        .collect();
+    Ok(axum::Json(json!({"results": out, "accepted": accepted, "refused": refused})).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: Option<usize>,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    victim_ip: Option<IpAddr>,
+    #[serde(default)]
+    pop: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    actor_id: Option<String>,
+    #[serde(default)]
+    target_id: Option<String>,
+}
+
+impl ListQuery {
+    fn page(&self) -> Result<Page, ApiError> {
+        let limit = self.limit.unwrap_or(100);
+        if limit == 0 || limit > 1000 {
+            return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+        }
+        Ok(Page { limit, offset: self.offset.unwrap_or(0), cursor: self.cursor.clone() })
+    }
+}
+
+async fn list_events(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
+    let page = q.page()?;
+    let l = read(&s, move |r| {
+        r.events(&page, |e| {
+            q.victim_ip.is_none_or(|v| v == e.victim_ip) && q.source.as_ref().is_none_or(|src| *src == e.source)
+        })
+    })
+    .await?;
+    let events: Vec<Value> = l
+        .items
+        .into_iter()
+        .map(|e| {
+            let mut v = serde_json::to_value(&e).unwrap_or(Value::Null);
+            // The earlier prefixd sent the ports as a JSON string too.
+            v["top_dst_ports_json"] = json!(serde_json::to_string(&e.top_dst_ports).unwrap_or_default());
+            v
+        })
+        .collect();
+    Ok(axum::Json(json!({"events": events, "count": l.total, "next_cursor": l.next_cursor})).into_response())
+}
+
+async fn list_mitigations(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
+    let page = q.page()?;
+    let statuses: Option<Vec<MitigationStatus>> = q
+        .status
+        .as_deref()
+        .map(|s| s.split(',').map(str::parse).collect::<Result<_, _>>())
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    let l = read(&s, move |r| {
+        r.mitigations(&page, |m: &Mitigation| {
+            statuses.as_ref().is_none_or(|st| st.contains(&m.status))
+                && q.customer_id.as_ref().is_none_or(|c| m.customer_id.as_ref() == Some(c))
+                && q.victim_ip.is_none_or(|v| v == m.victim_ip)
+                && q.pop.as_ref().is_none_or(|p| *p == m.pop)
+        })
+    })
+    .await?;
+    Ok(axum::Json(json!({"mitigations": l.items, "count": l.total, "next_cursor": l.next_cursor})).into_response())
+}
+
+async fn get_mitigation(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let m = read(&s, move |r| r.mitigation(&id)).await?;
+    m.map(|m| axum::Json(m).into_response()).ok_or_else(|| ApiError::not_found("no such mitigation"))
+}
+
+async fn create_mitigation(
+    State(s): State<AppState>,
+    a: Ext,
+    Body(input): Body<ManualInput>,
+) -> Result<Response, ApiError> {
+    let actor = actor(a);
+    let m = s.engine.call(|r| Req::Create(Box::new(input), actor, r)).await?;
+    Ok((StatusCode::CREATED, axum::Json(m)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawBody {
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    operator_id: Option<String>,
+}
+
+async fn withdraw(
+    State(s): State<AppState>,
+    a: Ext,
+    Path(id): Path<String>,
+    Body(b): Body<WithdrawBody>,
+) -> Result<Response, ApiError> {
+    let _ = b.operator_id;
+    let exists = {
+        let id = id.clone();
+        read(&s, move |r| r.mitigation(&id)).await?.is_some()
+    };
+    if !exists {
+        return Err(ApiError::not_found("no such mitigation"));
+    }
+    let reason = b.reason.unwrap_or_else(|| "withdrawn by operator".into());
+    let actor = actor(a);
+    let m = s.engine.call(|r| Req::Withdraw(id, reason, actor, r)).await?;
+    Ok(axum::Json(m).into_response())
+}
+
+async fn bulk_withdraw(State(s): State<AppState>, a: Ext, Body(b): Body<BulkWithdraw>) -> Result<Response, ApiError> {
+    if b.mitigation_ids.is_empty() && b.victim_ip.is_none() && b.customer_id.is_none() {
+        return Err(ApiError::bad_request("name mitigation_ids, victim_ip or customer_id"));
+    }
+    if b.reason.len() > MAX_TEXT || b.mitigation_ids.len() > 10_000 {
+        return Err(ApiError::bad_request("reason or mitigation_ids too long"));
+    }
+    let actor = actor(a);
+    let v = s.engine.call(|r| Req::BulkWithdraw(b, actor, r)).await?;
+    Ok(axum::Json(v).into_response())
+}
+
+async fn list_safelist(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let now = now_ms();
+    let mut v = read(&s, |r| r.safelist()).await?;
+    v.retain(|e| e.expires_at.is_none_or(|t| t > now));
+    let cfg = s.engine.shared.policy();
+    let from_config: Vec<Value> = cfg
+        .config
+        .safelist
+        .prefixes
+        .iter()
+        .map(|p| json!({"prefix": p.to_string(), "added_by": "config", "reason": "config [safelist]", "expires_at": null}))
+        .collect();
+    let mut out: Vec<Value> = from_config;
+    out.extend(v.into_iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)));
+    Ok(axum::Json(out).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SafelistBody {
+    prefix: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default, with = "crate::model::ts::opt")]
+    expires_at: Option<Millis>,
+    #[serde(default)]
+    ttl_seconds: Option<u64>,
+    #[serde(default)]
+    operator_id: Option<String>,
+}
+
+async fn add_safelist(State(s): State<AppState>, a: Ext, Body(b): Body<SafelistBody>) -> Result<Response, ApiError> {
+    let _ = b.operator_id;
+    let net: crate::inventory::ipnet_str::Net = b.prefix.parse().map_err(ApiError::bad_request)?;
+    let now = now_ms();
+    let expires_at = match (b.expires_at, b.ttl_seconds) {
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("give expires_at or ttl_seconds, not both")),
+        (Some(t), None) if t <= now => return Err(ApiError::bad_request("expires_at is in the past")),
+        (Some(t), None) => Some(t),
+        (None, Some(0)) => return Err(ApiError::bad_request("ttl_seconds must be at least 1")),
+        (None, Some(ttl)) => Some(now.saturating_add(ttl.saturating_mul(1000))),
+        (None, None) => None,
+    };
+    if b.reason.as_ref().is_some_and(|r| r.len() > MAX_TEXT) {
+        return Err(ApiError::bad_request("reason is too long"));
+    }
+    let actor = actor(a);
+    let rec = SafelistRecord { prefix: net.to_string(), added_at: now, added_by: actor.id.clone(), reason: b.reason, expires_at };
+    let rec = s.engine.call(|r| Req::SafelistAdd(rec, actor, r)).await?;
+    Ok((StatusCode::CREATED, axum::Json(rec)).into_response())
+}
+
+async fn remove_safelist(State(s): State<AppState>, a: Ext, Path(prefix): Path<String>) -> Result<Response, ApiError> {
+    let net: crate::inventory::ipnet_str::Net = prefix.parse().map_err(ApiError::bad_request)?;
+    let p = net.to_string();
+    let actor = actor(a);
+    s.engine.call(|r| Req::SafelistRemove(p.clone(), actor, r)).await?;
+    Ok(axum::Json(json!({"removed": p})).into_response())
+}
+
+async fn counts(s: &AppState) -> Result<(Vec<(String, usize, usize)>, usize, usize, u64), ApiError> {
+    read(s, |r| {
+        let mut pops: std::collections::BTreeMap<String, (usize, usize)> = std::collections::BTreeMap::new();
+        let (mut active, mut total) = (0, 0);
+        r.mitigations(&Page { limit: 0, ..Page::default() }, |m: &Mitigation| {
+            let e = pops.entry(m.pop.clone()).or_default();
+            e.1 += 1;
+            total += 1;
+            if m.status.is_active() {
+                e.0 += 1;
+                active += 1;
+            }
+            false
+        })?;
+        let events = r.event_count()?;
+        Ok((pops.into_iter().map(|(p, (a, t))| (p, a, t)).collect(), active, total, events))
+    })
+    .await
+}
+
+async fn stats(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let (pops, active, total, events) = counts(&s).await?;
+    Ok(axum::Json(json!({
+        "total_active": active,
+        "total_mitigations": total,
+        "total_events": events,
+        "pops": pops.iter().map(|(p, a, t)| json!({"pop": p, "active": a, "total": t})).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+async fn pops(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let (pops, ..) = counts(&s).await?;
+    Ok(axum::Json(
+        pops.iter()
+            .map(|(p, a, t)| json!({"pop": p, "active_mitigations": a, "total_mitigations": t}))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}
+
+async fn peers(State(s): State<AppState>) -> Response {
+    let policy = s.engine.shared.policy();
+    let states = s.engine.shared.peers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let v: Vec<Value> = policy
+        .config
+        .bgp
+        .peers
+        .iter()
+        .map(|p| {
+            json!({
+                "address": p.address,
+                "remote_as": p.remote_as,
+                "state": states.get(&p.address).cloned().unwrap_or_else(|| "Idle".into()),
+                "families": p.families,
+            })
+        })
+        .collect();
+    axum::Json(v).into_response()
+}
+
+async fn ip_history(State(s): State<AppState>, Path(ip): Path<String>) -> Result<Response, ApiError> {
+    let ip: IpAddr = ip.parse().map_err(|_| ApiError::bad_request(format!("{ip:?} is not an IP address")))?;
+    let page = Page { limit: 1000, ..Page::default() };
+    let (events, mitigations) = read(&s, move |r| {
+        Ok((r.events(&page, |e| e.victim_ip == ip)?, r.mitigations(&page, |m| m.victim_ip == ip)?))
+    })
+    .await?;
+    Ok(axum::Json(json!({"ip": ip, "events": events.items, "mitigations": mitigations.items})).into_response())
+}
+
+async fn audit(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
+    let page = q.page()?;
+    let l = read(&s, move |r| {
+        r.audit(&page, |a| {
+            q.action.as_ref().is_none_or(|x| *x == a.action)
+                && q.actor_id.as_ref().is_none_or(|x| a.actor_id.as_ref() == Some(x))
+                && q.target_id.as_ref().is_none_or(|x| a.target_id.as_ref() == Some(x))
+        })
+    })
+    .await?;
+    let mut r = axum::Json(l.items).into_response();
+    r.headers_mut().insert("x-total-count", HeaderValue::from(l.total));
+    if let Some(c) = l.next_cursor.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        r.headers_mut().insert("x-next-cursor", c);
+    }
+    Ok(r)
+}
+
+async fn reconcile(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    s.engine.send(Req::Reconcile(tx)).await?;
+    let r = rx.await.map_err(|_| ApiError::shutting_down())?;
+    Ok(axum::Json(r).into_response())
+}
+
+/// Settings with nothing secret: an allowlist, not a blocklist.
+pub fn redacted_settings(c: &Config) -> Value {
+    json!({
+        "pop": c.pop,
+        "mode": if c.mode == crate::config::Mode::Enforced { "enforced" } else { "dry-run" },
+        "http": {"listen": c.http.listen, "max_body_bytes": c.http.max_body_bytes,
+                 "request_timeout_seconds": c.http.request_timeout_seconds,
+                 "max_batch_events": c.http.max_batch_events,
+                 "auth": {"mode": if c.http.auth.mode == AuthMode::Bearer { "bearer" } else { "none" }}},
+        "bgp": {"router_id": c.bgp.router_id, "local_as": c.bgp.local_as, "listen": c.bgp.listen,
+                "peers": c.bgp.peers.iter().map(|p| json!({
+                    "address": p.address, "remote_as": p.remote_as, "port": p.port, "passive": p.passive,
+                    "hold_time": p.hold_time, "families": p.families, "ttl_security": p.ttl_security,
+                    "graceful_restart_time": p.graceful_restart_time, "md5": p.md5_password_env.is_some(),
+                })).collect::<Vec<_>>()},
+        "guardrails": {"min_ttl_seconds": c.guardrails.min_ttl_seconds, "max_ttl_seconds": c.guardrails.max_ttl_seconds,
+                       "dst_prefix_minlen": c.guardrails.dst_prefix_minlen, "dst_prefix_maxlen": c.guardrails.dst_prefix_maxlen,
+                       "dst_prefix_minlen_v6": c.guardrails.dst_prefix_minlen_v6, "dst_prefix_maxlen_v6": c.guardrails.dst_prefix_maxlen_v6,
+                       "max_ports": c.guardrails.max_ports, "kill_switch": c.guardrails.kill_switch},
+        "quotas": {"max_active_per_customer": c.quotas.max_active_per_customer, "max_active_per_pop": c.quotas.max_active_per_pop,
+                   "max_active_global": c.quotas.max_active_global, "max_new_per_minute": c.quotas.max_new_per_minute},
+        "timers": {"default_ttl_seconds": c.timers.default_ttl_seconds,
+                   "reconciliation_interval_seconds": c.timers.reconciliation_interval_seconds,
+                   "correlation_window_seconds": c.timers.correlation_window_seconds,
+                   "quiet_period_seconds": c.timers.quiet_period_seconds},
+        "escalation": {"enabled": c.escalation.enabled, "min_persistence_seconds": c.escalation.min_persistence_seconds,
+                       "min_confidence": c.escalation.min_confidence,
+                       "max_escalated_duration_seconds": c.escalation.max_escalated_duration_seconds},
+        "storage": {"path": c.storage.path},
+        "safelist": {"prefixes": c.safelist.prefixes.iter().map(ToString::to_string).collect::<Vec<_>>()},
+    })
+}
+
+async fn settings(State(s): State<AppState>) -> Response {
+    axum::Json(redacted_settings(&s.engine.shared.policy().config)).into_response()
+}
+
+async fn inventory(State(s): State<AppState>) -> Response {
+    axum::Json(s.engine.shared.policy().inventory.clone()).into_response()
+}
+
+async fn get_playbooks(State(s): State<AppState>) -> Response {
+    let p = s.engine.shared.policy();
+    axum::Json(json!({"playbooks": p.playbooks.playbooks, "file": p.playbooks_file})).into_response()
+}
+
+async fn put_playbooks(
+    State(s): State<AppState>,
+    a: Ext,
+    Body(p): Body<crate::playbook::Playbooks>,
+) -> Result<Response, ApiError> {
+    let policy = s.engine.shared.policy();
+    let g = &policy.config.guardrails;
+    let errors = p.check(g.min_ttl_seconds, g.max_ttl_seconds);
+    if !errors.is_empty() {
+        return Err(ApiError::bad_request("invalid playbooks").with("errors", errors));
+    }
+    let Some(file) = policy.playbooks_file.clone() else {
+        return Err(ApiError::conflict(
+            "playbooks are not in their own file (inline or built in); set playbooks = \"FILE\" in the config to edit them here",
+        ));
+    };
+    let text = toml::to_string(&p).map_err(|e| ApiError::new(500, e.to_string()))?;
+    let write = {
+        let file = file.clone();
+        tokio::task::spawn_blocking(move || write_atomic(&file, text.as_bytes()))
+    };
+    write.await.map_err(|e| ApiError::new(500, e.to_string()))?.map_err(|e| ApiError::new(500, format!("{}: {e}", file.display())))?;
+    let mut next = (*policy).clone();
+    next.playbooks = p;
+    let actor = actor(a);
+    s.engine.call(|r| Req::SetPolicy(Arc::new(next), "playbooks_updated", actor, r)).await?;
+    Ok(axum::Json(json!({"updated": true, "file": file})).into_response())
+}
+
+/// Writes a file so that readers see the old or the new content, never a mix: a temporary file in
+/// the same directory, fsync, the old one kept as `.bak`, rename.
+pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    if path.exists() {
+        std::fs::copy(path, path.with_extension("bak"))?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+async fn reload(State(s): State<AppState>, a: Ext) -> Result<Response, ApiError> {
+    let Some(path) = s.config_path.clone() else {
+        return Err(ApiError::conflict("running on embedded defaults: there is no file to reload"));
+    };
+    let loaded = tokio::task::spawn_blocking(move || Config::load_all(&path))
+        .await
+        .map_err(|e| ApiError::new(500, e.to_string()))?
+        .map_err(|e| ApiError::bad_request(format!("config not reloaded: {e}")))?;
+    let old = s.engine.shared.policy();
+    let mut restart = Vec::new();
+    if loaded.config.bgp != old.config.bgp {
+        restart.push("bgp");
+    }
+    if loaded.config.http != old.config.http {
+        restart.push("http");
+    }
+    if loaded.config.storage != old.config.storage {
+        restart.push("storage");
+    }
+    if loaded.config.mode != old.config.mode {
+        restart.push("mode");
+    }
+    // Sections that need a restart keep their running values until then.
+    let mut next = loaded;
+    next.config.bgp = old.config.bgp.clone();
+    next.config.http = old.config.http.clone();
+    next.config.storage = old.config.storage.clone();
+    next.config.mode = old.config.mode;
+    let actor = actor(a);
+    s.engine.call(|r| Req::SetPolicy(Arc::new(next), "config_reloaded", actor, r)).await?;
+    Ok(axum::Json(json!({
+        "reloaded": ["inventory", "playbooks", "guardrails", "quotas", "timers", "escalation", "safelist"],
+        "restart_required": restart,
+        "timestamp": crate::model::rfc3339(now_ms()),
+    }))
+    .into_response())
+}

@@ -1,0 +1,1295 @@
+//! The engine: one task that owns the desired set (the active mitigations) and decides.
+//!
+//! Requests arrive on a channel. The engine takes every request waiting, decides each against its
+//! in-memory state (inventory, playbook, correlation, quiet period, guardrails), hands the routes
+//! to the speaker at once, and the records to the store in one batch; each caller is answered
+//! when that batch is durable. A crash after the announcement but before the commit leaves a rule
+//! nobody was told about: on start the desired set is rebuilt from the store, and reconciliation
+//! withdraws it.
+//!
+//! A timer expires TTLs and de-escalates; reconciliation compares the desired set with the
+//! speaker's Loc-RIB and every Established peer's Adj-RIB-Out, periodically and after a session
+//! comes up.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bgp_core::Family;
+use serde::Serialize;
+use serde_json::{json, Value};
+use speaker::{Nlri, Route, Speaker};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use crate::config::{Config, Loaded, Mode};
+use crate::error::ApiError;
+use crate::guardrails::{Candidate, Load, Refusal, SafelistEntry};
+use crate::model::{
+    now_ms, ActionType, Actor, AuditRecord, Event, EventAction, EventInput, Millis, Mitigation, MitigationStatus,
+    SafelistRecord,
+};
+use crate::policy::{MatchSpec, MitigationAction, NoRule, Vector};
+use crate::store::{event_key, EventRef, Store, Write};
+
+/// The policy in force: configuration, inventory and playbooks, swapped whole on reload.
+pub type Policy = Arc<Loaded>;
+
+/// State the API reads without asking the engine.
+#[derive(Debug)]
+pub struct Shared {
+    /// The policy in force.
+    pub policy: RwLock<Policy>,
+    /// Peer address -> session state name.
+    pub peers: Mutex<BTreeMap<IpAddr, String>>,
+    /// Active mitigations.
+    pub active: AtomicUsize,
+    /// Set when SIGTERM arrives: the API answers 503 to new changes.
+    pub stopping: AtomicBool,
+    /// Last reconciliation.
+    pub last_reconcile: Mutex<Option<ReconcileReport>>,
+    /// Unix ms at start.
+    pub started_at: Millis,
+    /// Events accepted since start.
+    pub events_accepted: AtomicU64,
+}
+
+impl Shared {
+    /// The policy in force.
+    pub fn policy(&self) -> Policy {
+        self.policy.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// What a POST /v1/events answers (202).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventOutcome {
+    /// Our id.
+    pub event_id: String,
+    /// The detector's id.
+    pub external_event_id: Option<String>,
+    /// `accepted`, `extended`, `escalated`, `accepted_no_mitigation`, `accepted_no_playbook`,
+    /// `withdrawn`, `ignored_no_event_id`, `not_found`, `no_active_mitigation`.
+    pub status: String,
+    /// The mitigation concerned.
+    pub mitigation_id: Option<String>,
+    /// Why no mitigation, when there is none (`not_in_inventory`, `quiet_period`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The rule announced (or, in dry-run, that would be).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// True when nothing is sent to BGP.
+    pub dry_run: bool,
+}
+
+/// Manual mitigation (`POST /v1/mitigations`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualInput {
+    /// Ignored: the actor comes from authentication. Accepted for old clients.
+    #[serde(default)]
+    pub operator_id: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Victim.
+    pub victim_ip: IpAddr,
+    /// `udp`, `tcp` or `icmp`.
+    pub protocol: String,
+    /// Destination ports.
+    #[serde(default)]
+    pub dst_ports: Vec<u16>,
+    /// `police` or `discard`.
+    pub action: ActionType,
+    /// Rate for police.
+    #[serde(default)]
+    pub rate_bps: Option<u64>,
+    /// TTL.
+    pub ttl_seconds: u64,
+}
+
+/// Which mitigations a bulk withdraw takes.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkWithdraw {
+    /// These ids.
+    #[serde(default)]
+    pub mitigation_ids: Vec<String>,
+    /// Every active one of this victim.
+    #[serde(default)]
+    pub victim_ip: Option<IpAddr>,
+    /// Every active one of this customer.
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Ignored (actor from authentication).
+    #[serde(default)]
+    pub operator_id: Option<String>,
+}
+
+/// What one reconciliation found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    /// When.
+    #[serde(with = "crate::model::ts")]
+    pub at: Millis,
+    /// Mitigations in the desired set.
+    pub desired: usize,
+    /// Desired rules missing from the Loc-RIB or a peer's Adj-RIB-Out, announced.
+    pub announced: usize,
+    /// Rules in the Loc-RIB or an Adj-RIB-Out that no mitigation wants, withdrawn.
+    pub withdrawn: usize,
+    /// Rules whose action differed, replaced.
+    pub replaced: usize,
+    /// Peers compared.
+    pub peers: usize,
+    /// True in dry-run (nothing sent; the counts say what would have been).
+    pub dry_run: bool,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+
+/// A request to the engine.
+#[derive(Debug)]
+pub enum Request {
+    /// One event.
+    Event(Box<EventInput>, Actor, Reply<EventOutcome>),
+    /// Several events; one answer each, in order.
+    Batch(Vec<EventInput>, Actor, oneshot::Sender<Vec<Result<EventOutcome, ApiError>>>),
+    /// An operator's mitigation.
+    Create(Box<ManualInput>, Actor, Reply<Mitigation>),
+    /// Withdraw one.
+    Withdraw(String, String, Actor, Reply<Mitigation>),
+    /// Withdraw several.
+    BulkWithdraw(BulkWithdraw, Actor, Reply<Value>),
+    /// Add to the safelist.
+    SafelistAdd(SafelistRecord, Actor, Reply<SafelistRecord>),
+    /// Remove from the safelist.
+    SafelistRemove(String, Actor, Reply<()>),
+    /// Replace the policy (reload, playbook change); `what` names it in the audit.
+    SetPolicy(Policy, &'static str, Actor, Reply<()>),
+    /// Reconcile now.
+    Reconcile(oneshot::Sender<ReconcileReport>),
+    /// Finish what is queued and stop.
+    Stop(oneshot::Sender<()>),
+}
+
+/// The handle the API uses.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    tx: mpsc::Sender<Request>,
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    /// The store (reads).
+    pub store: Store,
+}
+
+impl Handle {
+    /// Sends a request and waits for its answer.
+    pub async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(make(tx)).await.map_err(|_| ApiError::shutting_down())?;
+        rx.await.unwrap_or_else(|_| Err(ApiError::shutting_down()))
+    }
+
+    /// Sends a request with a custom reply channel.
+    pub async fn send(&self, r: Request) -> Result<(), ApiError> {
+        self.tx.send(r).await.map_err(|_| ApiError::shutting_down())
+    }
+}
+
+/// Scope: one attack on one address with one vector.
+type Scope = (IpAddr, Vector);
+
+struct State {
+    shared: Arc<Shared>,
+    store: Store,
+    speaker: Option<Speaker>,
+    active: HashMap<String, Mitigation>,
+    by_scope: HashMap<Scope, Vec<String>>,
+    quiet: HashMap<Scope, Millis>,
+    event_keys: HashMap<String, EventRef>,
+    safelist: BTreeMap<String, SafelistRecord>,
+    new_times: VecDeque<Millis>,
+    audit_seq: u64,
+    // Per batch:
+    writes: Vec<Write>,
+    routes: BTreeMap<Nlri, Option<Route>>,
+}
+
+/// Starts the engine: loads the desired set from the store, hands it to the speaker (before any
+/// peer is added, so it is the initial table) and spawns the task.
+pub fn start(
+    store: Store,
+    policy: Policy,
+    speaker: Option<Speaker>,
+    speaker_events: Option<mpsc::UnboundedReceiver<speaker::Event>>,
+) -> Result<(Handle, tokio::task::JoinHandle<()>), crate::store::StoreError> {
+    let now = now_ms();
+    let shared = Arc::new(Shared {
+        policy: RwLock::new(policy),
+        peers: Mutex::new(BTreeMap::new()),
+        active: AtomicUsize::new(0),
+        stopping: AtomicBool::new(false),
+        last_reconcile: Mutex::new(None),
+        started_at: now,
+        events_accepted: AtomicU64::new(0),
+    });
+    let mut st = State {
+        shared: shared.clone(),
+        store: store.clone(),
+        speaker,
+        active: HashMap::new(),
+        by_scope: HashMap::new(),
+        quiet: HashMap::new(),
+        event_keys: HashMap::new(),
+        safelist: BTreeMap::new(),
+        new_times: VecDeque::new(),
+        audit_seq: 0,
+        writes: Vec::new(),
+        routes: BTreeMap::new(),
+    };
+    st.load()?;
+    let (tx, rx) = mpsc::channel(8192);
+    let handle = Handle { tx, shared, store };
+    let task = tokio::spawn(run(st, rx, speaker_events));
+    Ok((handle, task))
+}
+
+async fn run(
+    mut st: State,
+    mut rx: mpsc::Receiver<Request>,
+    mut speaker_events: Option<mpsc::UnboundedReceiver<speaker::Event>>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let interval = |st: &State| Duration::from_secs(st.shared.policy().config.timers.reconciliation_interval_seconds);
+    let mut next_reconcile = tokio::time::Instant::now() + Duration::from_secs(2);
+    let mut stop: Option<oneshot::Sender<()>> = None;
+    loop {
+        tokio::select! {
+            biased;
+            r = rx.recv() => {
+                let Some(first) = r else { break };
+                let mut reqs = vec![first];
+                while reqs.len() < 1024 {
+                    match rx.try_recv() {
+                        Ok(r) => reqs.push(r),
+                        Err(_) => break,
+                    }
+                }
+                let mut finishers: Vec<Finisher> = Vec::new();
+                for r in reqs {
+                    match r {
+                        Request::Stop(done) => stop = Some(done),
+                        Request::Reconcile(done) => {
+                            st.flush(std::mem::take(&mut finishers));
+                            let report = st.reconcile().await;
+                            let _ = done.send(report);
+                        }
+                        r => finishers.push(st.handle(r)),
+                    }
+                }
+                st.flush(finishers);
+                if let Some(done) = stop.take() {
+                    // Wait for the last commit: a request answered is a request stored.
+                    let _ = st.store.commit(Vec::new()).await;
+                    let _ = done.send(());
+                    break;
+                }
+            }
+            () = tokio::time::sleep_until(next_reconcile) => {
+                st.reconcile().await;
+                next_reconcile = tokio::time::Instant::now() + interval(&st);
+            }
+            _ = tick.tick() => {
+                st.tick(now_ms());
+                st.flush(Vec::new());
+            }
+            Some(e) = async { match speaker_events.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
+                if st.peer_event(&e) {
+                    // The initial table is on its way; compare once it has had time to go.
+                    next_reconcile = next_reconcile.min(tokio::time::Instant::now() + Duration::from_secs(2));
+                }
+            }
+        }
+    }
+}
+
+/// Runs once the batch is durable (or failed).
+type Finisher = Box<dyn FnOnce(Result<(), ApiError>) + Send>;
+
+fn finisher<T: Send + 'static>(reply: Reply<T>, result: Result<T, ApiError>) -> Finisher {
+    Box::new(move |stored: Result<(), ApiError>| {
+        let _ = reply.send(stored.and(result));
+    })
+}
+
+/// A refusal answered without waiting for the store (nothing to store).
+fn immediate<T: Send + 'static>(reply: Reply<T>, e: ApiError) -> Finisher {
+    let _ = reply.send(Err(e));
+    Box::new(|_| {})
+}
+
+fn hash_hex(parts: &[&[u8]]) -> String {
+    // FNV-1a, 64 bits: a stable label for a scope, not a security boundary.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in *p {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn action_of(m: &Mitigation) -> MitigationAction {
+    match m.action_type {
+        ActionType::Police => MitigationAction::Police { rate_bps: m.rate_bps.unwrap_or(0) },
+        ActionType::Discard => MitigationAction::Discard,
+    }
+}
+
+/// The route a mitigation calls for.
+pub fn route_of(m: &Mitigation) -> Result<Route, String> {
+    let spec = MatchSpec { victim: m.victim_ip, vector: m.vector, dst_ports: m.dst_ports.clone() };
+    let rule = spec.rule(action_of(m)).map_err(|e| e.to_string())?;
+    Route::flowspec(&rule).map_err(|e| e.to_string())
+}
+
+/// Ports as a set where empty means every port.
+fn port_relation(existing: &[u16], new: &[u16]) -> Relation {
+    let covers = |a: &[u16], b: &[u16]| a.is_empty() || (!b.is_empty() && b.iter().all(|p| a.contains(p)));
+    if covers(existing, new) {
+        Relation::Subset
+    } else if covers(new, existing) {
+        Relation::Superset
+    } else if existing.iter().any(|p| new.contains(p)) {
+        Relation::Overlap
+    } else {
+        Relation::Disjoint
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relation {
+    /// The new event's ports are within an active mitigation's: keep it.
+    Subset,
+    /// The new event covers an active mitigation: replace it.
+    Superset,
+    /// Some ports shared: extend the mitigation to both.
+    Overlap,
+    /// Nothing shared: a mitigation beside it.
+    Disjoint,
+}
+
+impl State {
+    fn load(&mut self) -> Result<(), crate::store::StoreError> {
+        let r = self.store.read()?;
+        let now = now_ms();
+        self.active.clear();
+        self.by_scope.clear();
+        for m in r.all_mitigations()? {
+            if m.status.is_active() {
+                self.index(m);
+            }
+        }
+        self.event_keys = r.event_keys()?.into_iter().collect();
+        self.safelist = r.safelist()?.into_iter().map(|s| (s.prefix.clone(), s)).collect();
+        self.audit_seq = r.last_audit_id()?;
+        info!(active = self.active.len(), events = self.event_keys.len(), "desired set loaded from the store");
+        // Expired while we were down: withdrawn (and recorded) by the first tick.
+        self.tick(now);
+        let routes: Vec<Route> = self.active.values().filter_map(|m| route_of(m).ok()).collect();
+        if self.enforced() {
+            if let Some(s) = &self.speaker {
+                s.announce(routes);
+            }
+        }
+        self.routes.clear();
+        self.sync_count();
+        Ok(())
+    }
+
+    fn enforced(&self) -> bool {
+        self.shared.policy().config.mode == Mode::Enforced
+    }
+
+    fn sync_count(&self) {
+        self.shared.active.store(self.active.len(), Ordering::Relaxed);
+    }
+
+    fn index(&mut self, m: Mitigation) {
+        self.by_scope.entry((m.victim_ip, m.vector)).or_default().push(m.mitigation_id.clone());
+        self.active.insert(m.mitigation_id.clone(), m);
+    }
+
+    fn unindex(&mut self, id: &str) -> Option<Mitigation> {
+        let m = self.active.remove(id)?;
+        let key = (m.victim_ip, m.vector);
+        if let Some(ids) = self.by_scope.get_mut(&key) {
+            ids.retain(|i| i != id);
+            if ids.is_empty() {
+                self.by_scope.remove(&key);
+            }
+        }
+        Some(m)
+    }
+
+    fn audit(&mut self, actor: &Actor, action: &str, target: (&str, &str), details: Value) {
+        self.audit_seq += 1;
+        self.writes.push(Write::Audit(Box::new(AuditRecord {
+            audit_id: self.audit_seq,
+            timestamp: now_ms(),
+            schema_version: 1,
+            actor_type: actor.kind.to_string(),
+            actor_id: Some(actor.id.clone()),
+            action: action.to_string(),
+            target_type: Some(target.0.to_string()),
+            target_id: Some(target.1.to_string()),
+            details,
+        })));
+    }
+
+    fn announce(&mut self, m: &Mitigation) {
+        match route_of(m) {
+            Ok(r) => {
+                self.routes.insert(r.nlri.clone(), Some(r));
+            }
+            Err(e) => warn!(mitigation = %m.mitigation_id, "cannot build its route: {e}"),
+        }
+    }
+
+    fn unannounce(&mut self, m: &Mitigation) {
+        if let Ok(r) = route_of(m) {
+            self.routes.insert(r.nlri, None);
+        }
+    }
+
+    /// Sends this batch's route changes, then its records; the finishers run once durable.
+    fn flush(&mut self, finishers: Vec<Finisher>) {
+        let routes = std::mem::take(&mut self.routes);
+        if !routes.is_empty() {
+            let (mut ann, mut wd) = (Vec::new(), Vec::new());
+            for (n, r) in routes {
+                match r {
+                    Some(r) => ann.push(r),
+                    None => wd.push(n),
+                }
+            }
+            if self.enforced() {
+                if let Some(s) = &self.speaker {
+                    s.withdraw(wd);
+                    s.announce(ann);
+                }
+            } else {
+                let text = |n: &Nlri| n.as_flowspec().map(|f| f.to_string()).unwrap_or_default();
+                for r in &ann {
+                    info!(nlri = %hex(r.nlri.bytes()), rule = %text(&r.nlri), "dry-run: would announce");
+                }
+                for n in &wd {
+                    info!(nlri = %hex(n.bytes()), rule = %text(n), "dry-run: would withdraw");
+                }
+            }
+        }
+        self.sync_count();
+        let writes = std::mem::take(&mut self.writes);
+        if writes.is_empty() {
+            for f in finishers {
+                f(Ok(()));
+            }
+            return;
+        }
+        self.store.submit(writes, move |r| {
+            let r = r.map_err(ApiError::store);
+            for f in finishers {
+                f(r.clone());
+            }
+        });
+    }
+
+    fn handle(&mut self, r: Request) -> Finisher {
+        if self.shared.stopping.load(Ordering::Relaxed) {
+            if let Some(f) = refuse_stopping(r) {
+                return f;
+            }
+            return Box::new(|_| {});
+        }
+        match r {
+            Request::Event(input, actor, reply) => match self.event(*input, &actor) {
+                Ok(o) => finisher(reply, Ok(o)),
+                Err((e, stored)) if stored => finisher(reply, Err(e)),
+                Err((e, _)) => immediate(reply, e),
+            },
+            Request::Batch(inputs, actor, reply) => {
+                let results: Vec<Result<EventOutcome, ApiError>> =
+                    inputs.into_iter().map(|i| self.event(i, &actor).map_err(|(e, _)| e)).collect();
+                Box::new(move |stored: Result<(), ApiError>| {
+                    let out = match stored {
+                        Ok(()) => results,
+                        Err(e) => results.into_iter().map(|_| Err(e.clone())).collect(),
+                    };
+                    let _ = reply.send(out);
+                })
+            }
+            Request::Create(input, actor, reply) => match self.create(*input, &actor) {
+                Ok(m) => finisher(reply, Ok(m)),
+                Err(e) => immediate(reply, e),
+            },
+            Request::Withdraw(id, reason, actor, reply) => match self.withdraw(&id, &reason, &actor) {
+                Ok(m) => finisher(reply, Ok(m)),
+                Err(e) => immediate(reply, e),
+            },
+            Request::BulkWithdraw(b, actor, reply) => {
+                let v = self.bulk_withdraw(&b, &actor);
+                finisher(reply, Ok(v))
+            }
+            Request::SafelistAdd(rec, actor, reply) => {
+                self.audit(
+                    &actor,
+                    "safelist_added",
+                    ("safelist", &rec.prefix.clone()),
+                    json!({"reason": rec.reason, "expires_at": rec.expires_at.map(crate::model::rfc3339)}),
+                );
+                self.safelist.insert(rec.prefix.clone(), rec.clone());
+                self.writes.push(Write::Safelist(rec.clone()));
+                finisher(reply, Ok(rec))
+            }
+            Request::SafelistRemove(prefix, actor, reply) => {
+                if self.safelist.remove(&prefix).is_none() {
+                    return immediate(reply, ApiError::not_found(format!("{prefix} is not in the safelist")));
+                }
+                self.audit(&actor, "safelist_removed", ("safelist", &prefix), Value::Null);
+                self.writes.push(Write::SafelistRemove(prefix));
+                finisher(reply, Ok(()))
+            }
+            Request::SetPolicy(policy, what, actor, reply) => {
+                let was_enforced = self.enforced();
+                *self.shared.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+                if was_enforced != self.enforced() {
+                    warn!("mode changes need a restart; keeping the running mode's behaviour for BGP");
+                }
+                self.audit(&actor, what, ("config", what), Value::Null);
+                finisher(reply, Ok(()))
+            }
+            Request::Reconcile(_) | Request::Stop(_) => Box::new(|_| {}),
+        }
+    }
+
+    fn safelist_entries(&self, now: Millis) -> Vec<SafelistEntry> {
+        let cfg = &self.shared.policy().config;
+        let mut v: Vec<SafelistEntry> =
+            cfg.safelist.prefixes.iter().map(|p| SafelistEntry { prefix: *p, expires_at: None }).collect();
+        for r in self.safelist.values() {
+            if let Ok(prefix) = r.prefix.parse() {
+                v.push(SafelistEntry { prefix, expires_at: r.expires_at });
+            }
+        }
+        v.retain(|e| e.expires_at.is_none_or(|t| t > now));
+        v
+    }
+
+    fn quota_load(&mut self, customer: Option<&str>, now: Millis) -> Load {
+        while self.new_times.front().is_some_and(|t| t + 60_000 <= now) {
+            self.new_times.pop_front();
+        }
+        Load {
+            customer_active: customer
+                .map(|c| self.active.values().filter(|m| m.customer_id.as_deref() == Some(c)).count())
+                .unwrap_or(0),
+            pop_active: self.active.len(),
+            global_active: self.active.len(),
+            new_last_minute: self.new_times.len(),
+        }
+    }
+
+    /// Runs every guardrail for a new mitigation.
+    fn guard(&mut self, spec: &MatchSpec, ttl: u64, customer: Option<&str>, now: Millis) -> Result<(), Refusal> {
+        let policy = self.shared.policy();
+        let cfg: &Config = &policy.config;
+        let load = self.quota_load(customer, now);
+        let safelist = self.safelist_entries(now);
+        let prefix_len = if spec.victim.is_ipv6() { 128 } else { 32 };
+        let c = Candidate { spec, prefix_len, ttl_seconds: ttl };
+        cfg.guardrails.check(&cfg.quotas, &c, load, &safelist, now)
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn event(&mut self, input: EventInput, actor: &Actor) -> Result<EventOutcome, (ApiError, bool)> {
+        input.check().map_err(|e| (ApiError::bad_request(e), false))?;
+        let now = now_ms();
+        let policy = self.shared.policy();
+        let dry_run = policy.config.mode != Mode::Enforced;
+        let v6 = input.victim_ip.is_ipv6();
+        let mut ev = Event {
+            event_id: new_id(),
+            external_event_id: input.event_id.clone(),
+            source: input.source.clone(),
+            event_timestamp: input.timestamp,
+            ingested_at: now,
+            victim_ip: input.victim_ip,
+            vector: input.vector,
+            protocol: input.vector.protocol(v6),
+            bps: input.bps,
+            pps: input.pps,
+            top_dst_ports: input.top_dst_ports.clone(),
+            confidence: input.confidence,
+            action: input.action,
+            ttl_seconds: input.ttl_seconds,
+            raw_details: input.raw_details.clone(),
+            status: String::new(),
+            mitigation_id: None,
+        };
+        let outcome = |ev: &Event, reason: Option<&str>, rule: Option<String>| EventOutcome {
+            event_id: ev.event_id.clone(),
+            external_event_id: ev.external_event_id.clone(),
+            status: ev.status.clone(),
+            mitigation_id: ev.mitigation_id.clone(),
+            reason: reason.map(str::to_string),
+            rule,
+            dry_run,
+        };
+        if input.action == EventAction::Unban {
+            let (status, mid, reason) = self.unban(&input, actor, now);
+            ev.status = status.into();
+            ev.mitigation_id = mid;
+            let o = outcome(&ev, reason, None);
+            self.store_event(ev, actor);
+            return Ok(o);
+        }
+        let key = input.event_id.as_deref().map(|id| event_key(&input.source, id));
+        if let Some(existing) = key.as_ref().and_then(|k| self.event_keys.get(k)) {
+            let mut e = ApiError::conflict("duplicate event: this source already sent this event_id")
+                .with("event_id", existing.event_id.clone());
+            if let Some(m) = &existing.mitigation_id {
+                e = e.with("mitigation_id", m.clone());
+            }
+            return Err((e, false));
+        }
+        let result = self.ban(&input, &mut ev, now, actor);
+        if let Some(k) = key {
+            self.event_keys
+                .insert(k, EventRef { event_id: ev.event_id.clone(), mitigation_id: ev.mitigation_id.clone() });
+        }
+        self.shared.events_accepted.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok((reason, rule)) => {
+                let o = outcome(&ev, reason, rule);
+                self.store_event(ev, actor);
+                Ok(o)
+            }
+            Err(e) => {
+                let e = e.with("event_id", ev.event_id.clone()).with("status", ev.status.clone());
+                self.store_event(ev, actor);
+                Err((e, true))
+            }
+        }
+    }
+
+    fn store_event(&mut self, ev: Event, actor: &Actor) {
+        self.audit(
+            actor,
+            "event_accepted",
+            ("event", &ev.event_id.clone()),
+            json!({"status": ev.status, "victim_ip": ev.victim_ip, "vector": ev.vector, "mitigation_id": ev.mitigation_id}),
+        );
+        self.writes.push(Write::Event(Box::new(ev)));
+    }
+
+    fn unban(&mut self, input: &EventInput, actor: &Actor, now: Millis) -> (&'static str, Option<String>, Option<&'static str>) {
+        let Some(id) = &input.event_id else { return ("ignored_no_event_id", None, None) };
+        let Some(r) = self.event_keys.get(&event_key(&input.source, id)).cloned() else {
+            return ("not_found", None, None);
+        };
+        let Some(mid) = r.mitigation_id else { return ("no_active_mitigation", None, None) };
+        if !self.active.contains_key(&mid) {
+            return ("no_active_mitigation", Some(mid), None);
+        }
+        match self.end(&mid, MitigationStatus::Withdrawn, &format!("unban from {}", input.source), actor, now, true) {
+            Some(_) => ("withdrawn", Some(mid), None),
+            None => ("no_active_mitigation", Some(mid), None),
+        }
+    }
+
+    /// Ends an active mitigation: withdrawn or expired. `quiet` starts the scope's quiet period.
+    fn end(
+        &mut self,
+        id: &str,
+        status: MitigationStatus,
+        reason: &str,
+        actor: &Actor,
+        now: Millis,
+        quiet: bool,
+    ) -> Option<Mitigation> {
+        let mut m = self.unindex(id)?;
+        self.unannounce(&m);
+        m.status = status;
+        m.withdrawn_at = Some(now);
+        m.updated_at = now;
+        m.reason = Some(reason.to_string());
+        if quiet {
+            self.quiet.insert((m.victim_ip, m.vector), now);
+        }
+        let action = if status == MitigationStatus::Expired { "mitigation_expired" } else { "mitigation_withdrawn" };
+        self.audit(actor, action, ("mitigation", id), json!({"reason": reason, "rule": m.rule}));
+        self.writes.push(Write::Mitigation(Box::new(m.clone())));
+        Some(m)
+    }
+
+    /// A ban: `Ok((reason, rule))` with `ev.status` set, or a refusal (422) with `ev.status` set.
+    #[allow(clippy::too_many_lines)]
+    fn ban(
+        &mut self,
+        input: &EventInput,
+        ev: &mut Event,
+        now: Millis,
+        actor: &Actor,
+    ) -> Result<(Option<&'static str>, Option<String>), ApiError> {
+        let policy = self.shared.policy();
+        let Some(owner) = policy.inventory.lookup(input.victim_ip) else {
+            ev.status = "accepted_no_mitigation".into();
+            return Ok((Some("not_in_inventory"), None));
+        };
+        let customer_id = owner.customer.customer_id.clone();
+        let service_id = owner.service.map(|s| s.service_id.clone());
+        let allowed = owner.service.and_then(|s| s.allowed_ports.as_ref());
+        let Some(playbook) = policy.playbooks.select(input.vector, &input.top_dst_ports) else {
+            ev.status = "accepted_no_playbook".into();
+            return Ok((Some("no_playbook_for_vector"), None));
+        };
+        let spec = match MatchSpec::new(input.victim_ip, input.vector, &input.top_dst_ports, allowed) {
+            Ok(s) => s,
+            Err(e) => {
+                ev.status = "rejected".into();
+                let name = match &e {
+                    NoRule::DisjointPorts { .. } => "disjoint_ports",
+                    NoRule::UnknownVector(_) => "unknown_vector",
+                };
+                return Err(ApiError::new(422, format!("refused: {e}"))
+                    .with("guardrail", name)
+                    .with("refusal", serde_json::to_value(&e).unwrap_or(Value::Null)));
+            }
+        };
+        let scope = (input.victim_ip, input.vector);
+        let cfg = &policy.config;
+        // Correlation with what is active for this scope.
+        let related: Vec<(String, Relation)> = self
+            .by_scope
+            .get(&scope)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| self.active.get(id).map(|m| (id.clone(), port_relation(&m.dst_ports, &spec.dst_ports))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let refuse = |ev: &mut Event, r: Refusal| {
+            ev.status = "rejected".into();
+            ApiError::new(422, format!("refused by guardrail: {r}"))
+                .with("guardrail", serde_json::to_value(&r).unwrap_or(Value::Null))
+        };
+        if let Some((id, _)) = related.iter().find(|(_, r)| *r == Relation::Subset) {
+            return self.extend(id, input, ev, None, now, actor);
+        }
+        if let Some((id, _)) = related.iter().find(|(_, r)| *r == Relation::Overlap) {
+            let Some(m) = self.active.get(id) else { return Err(ApiError::new(500, "index out of step")) };
+            let mut union = m.dst_ports.clone();
+            union.extend(spec.dst_ports.iter().copied());
+            union.sort_unstable();
+            union.dedup();
+            if union.len() > cfg.guardrails.max_ports {
+                return Err(refuse(ev, Refusal::TooManyPorts { ports: union.len(), max: cfg.guardrails.max_ports }));
+            }
+            return self.extend(id, input, ev, Some(union), now, actor);
+        }
+        // A new mitigation (beside disjoint ones, or replacing those it covers).
+        if self.quiet.get(&scope).is_some_and(|t| now < t + cfg.timers.quiet_period_seconds * 1000) {
+            ev.status = "accepted_no_mitigation".into();
+            return Ok((Some("quiet_period"), None));
+        }
+        let Some(step) = playbook.steps.first() else {
+            ev.status = "accepted_no_playbook".into();
+            return Ok((Some("playbook_has_no_steps"), None));
+        };
+        let ttl = input.ttl_seconds.unwrap_or(step.ttl_seconds);
+        let replaced: Vec<String> =
+            related.iter().filter(|(_, r)| *r == Relation::Superset).map(|(id, _)| id.clone()).collect();
+        // Replaced mitigations free their quota slots.
+        let held: Vec<Mitigation> = replaced.iter().filter_map(|id| self.unindex(id)).collect();
+        let guard = self.guard(&spec, ttl, Some(&customer_id), now);
+        for m in &held {
+            self.index(m.clone());
+        }
+        if let Err(r) = guard {
+            return Err(refuse(ev, r));
+        }
+        let action = step.action();
+        let rule = spec.rule(action).map_err(|e| ApiError::new(422, format!("refused: rule does not encode: {e}")))?;
+        let route = Route::flowspec(&rule).map_err(|e| ApiError::new(422, format!("refused: {e}")))?;
+        let started = held.iter().map(|m| m.attack_started_at).min().unwrap_or(now).min(now);
+        let id = new_id();
+        for old in &replaced {
+            self.end(old, MitigationStatus::Withdrawn, &format!("replaced by {id}"), actor, now, false);
+        }
+        let prefix = format!("{}/{}", input.victim_ip, if input.victim_ip.is_ipv6() { 128 } else { 32 });
+        let m = Mitigation {
+            mitigation_id: id.clone(),
+            scope_hash: hash_hex(&[prefix.as_bytes(), &[spec.vector.protocol(spec.victim.is_ipv6()).unwrap_or(0)], format!("{:?}{:?}", spec.vector, spec.dst_ports).as_bytes()]),
+            status: MitigationStatus::Active,
+            customer_id: Some(customer_id),
+            service_id,
+            pop: cfg.pop.clone(),
+            victim_ip: input.victim_ip,
+            vector: input.vector,
+            action_type: if matches!(action, MitigationAction::Discard) { ActionType::Discard } else { ActionType::Police },
+            rate_bps: match action {
+                MitigationAction::Police { rate_bps } => Some(rate_bps),
+                MitigationAction::Discard => None,
+            },
+            dst_prefix: prefix,
+            protocol: spec.vector.protocol(spec.victim.is_ipv6()),
+            dst_ports: spec.dst_ports.clone(),
+            rule: rule.to_string(),
+            nlri: hex(route.nlri.bytes()),
+            playbook: playbook.name.clone(),
+            step: 0,
+            created_at: now,
+            updated_at: now,
+            expires_at: now + ttl * 1000,
+            withdrawn_at: None,
+            attack_started_at: started,
+            escalated_at: None,
+            triggering_event_id: Some(ev.event_id.clone()),
+            last_event_id: Some(ev.event_id.clone()),
+            event_count: 1,
+            reason: None,
+        };
+        self.new_times.push_back(now);
+        self.announce(&m);
+        self.audit(actor, "mitigation_created", ("mitigation", &id), json!({"rule": m.rule, "replaced": replaced}));
+        self.writes.push(Write::Mitigation(Box::new(m.clone())));
+        let rule_text = m.rule.clone();
+        self.index(m);
+        ev.status = "accepted".into();
+        ev.mitigation_id = Some(id);
+        Ok((None, Some(rule_text)))
+    }
+
+    /// A repeat: extend the TTL, maybe widen the ports, escalate or de-escalate.
+    fn extend(
+        &mut self,
+        id: &str,
+        input: &EventInput,
+        ev: &mut Event,
+        ports: Option<Vec<u16>>,
+        now: Millis,
+        actor: &Actor,
+    ) -> Result<(Option<&'static str>, Option<String>), ApiError> {
+        let policy = self.shared.policy();
+        let cfg = &policy.config;
+        let Some(mut m) = self.active.get(id).cloned() else { return Err(ApiError::new(500, "index out of step")) };
+        let playbook = policy.playbooks.playbooks.iter().find(|p| p.name == m.playbook);
+        let mut status = "extended";
+        let old_route = route_of(&m).ok();
+        // Escalation: the next step, when the attack has lasted and the detector is sure.
+        if let Some(next) = playbook.and_then(|p| p.steps.get(m.step + 1)) {
+            let lasted = now.saturating_sub(m.attack_started_at) / 1000;
+            let need_persist = next.require_persistence_seconds.unwrap_or(cfg.escalation.min_persistence_seconds);
+            let need_conf = next.require_confidence_at_least.unwrap_or(cfg.escalation.min_confidence);
+            let conf = input.confidence.unwrap_or(0.0);
+            if cfg.escalation.enabled && lasted >= need_persist && conf >= need_conf {
+                let from = m.action_type;
+                m.step += 1;
+                self.set_step(&mut m, next, now);
+                m.status = MitigationStatus::Escalated;
+                m.escalated_at = Some(now);
+                status = "escalated";
+                self.audit(
+                    actor,
+                    "mitigation_escalated",
+                    ("mitigation", id),
+                    json!({"from": from, "to": m.action_type, "step": m.step, "persisted_seconds": lasted, "confidence": conf}),
+                );
+            }
+        } else if m.status == MitigationStatus::Escalated
+            && input.confidence.is_some_and(|c| c < cfg.escalation.min_confidence)
+        {
+            self.deescalate(&mut m, now, actor, "confidence fell below escalation.min_confidence");
+        }
+        let step_ttl = playbook.and_then(|p| p.steps.get(m.step)).map_or(cfg.timers.default_ttl_seconds, |s| s.ttl_seconds);
+        let ttl = input.ttl_seconds.unwrap_or(step_ttl);
+        let g = &cfg.guardrails;
+        if ttl < g.min_ttl_seconds || ttl > g.max_ttl_seconds {
+            ev.status = "rejected".into();
+            let r = Refusal::Ttl { ttl, min: g.min_ttl_seconds, max: g.max_ttl_seconds };
+            return Err(ApiError::new(422, format!("refused by guardrail: {r}"))
+                .with("guardrail", serde_json::to_value(&r).unwrap_or(Value::Null)));
+        }
+        if let Some(p) = ports {
+            m.dst_ports = p;
+        }
+        m.expires_at = m.expires_at.max(now + ttl * 1000);
+        m.updated_at = now;
+        m.last_event_id = Some(ev.event_id.clone());
+        m.event_count += 1;
+        if let Ok(r) = route_of(&m) {
+            m.rule = MatchSpec { victim: m.victim_ip, vector: m.vector, dst_ports: m.dst_ports.clone() }
+                .rule(action_of(&m))
+                .map(|r| r.to_string())
+                .unwrap_or_default();
+            m.nlri = hex(r.nlri.bytes());
+            if old_route.as_ref() != Some(&r) {
+                if let Some(o) = old_route.filter(|o| o.nlri != r.nlri) {
+                    self.routes.insert(o.nlri, None);
+                }
+                self.routes.insert(r.nlri.clone(), Some(r));
+            }
+        }
+        self.writes.push(Write::Mitigation(Box::new(m.clone())));
+        let rule = m.rule.clone();
+        self.active.insert(id.to_string(), m);
+        ev.status = status.into();
+        ev.mitigation_id = Some(id.to_string());
+        Ok((None, Some(rule)))
+    }
+
+    fn set_step(&self, m: &mut Mitigation, step: &crate::playbook::Step, now: Millis) {
+        match step.action() {
+            MitigationAction::Police { rate_bps } => {
+                m.action_type = ActionType::Police;
+                m.rate_bps = Some(rate_bps);
+            }
+            MitigationAction::Discard => {
+                m.action_type = ActionType::Discard;
+                m.rate_bps = None;
+            }
+        }
+        m.expires_at = m.expires_at.max(now + step.ttl_seconds * 1000);
+    }
+
+    fn deescalate(&mut self, m: &mut Mitigation, now: Millis, actor: &Actor, why: &str) {
+        let policy = self.shared.policy();
+        let Some(first) = policy.playbooks.playbooks.iter().find(|p| p.name == m.playbook).and_then(|p| p.steps.first())
+        else {
+            return;
+        };
+        let from = m.action_type;
+        m.step = 0;
+        self.set_step(m, first, now);
+        m.status = MitigationStatus::Active;
+        m.escalated_at = None;
+        m.updated_at = now;
+        m.rule = MatchSpec { victim: m.victim_ip, vector: m.vector, dst_ports: m.dst_ports.clone() }
+            .rule(action_of(m))
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        self.audit(
+            actor,
+            "mitigation_deescalated",
+            ("mitigation", &m.mitigation_id.clone()),
+            json!({"from": from, "to": m.action_type, "why": why}),
+        );
+    }
+
+    fn create(&mut self, input: ManualInput, actor: &Actor) -> Result<Mitigation, ApiError> {
+        let now = now_ms();
+        if input.reason.len() > crate::model::MAX_TEXT {
+            return Err(ApiError::bad_request("reason is too long"));
+        }
+        let vector = match input.protocol.as_str() {
+            "udp" => Vector::UdpFlood,
+            "tcp" => Vector::TcpFlood,
+            "icmp" => Vector::IcmpFlood,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "protocol {other:?}: one of udp, tcp, icmp (a rule matching all traffic to the victim is refused)"
+                )))
+            }
+        };
+        let action = match input.action {
+            ActionType::Police => match input.rate_bps {
+                Some(r) if r > 0 => MitigationAction::Police { rate_bps: r },
+                _ => return Err(ApiError::bad_request("police needs rate_bps above 0")),
+            },
+            ActionType::Discard => MitigationAction::Discard,
+        };
+        let mut ports = input.dst_ports.clone();
+        ports.sort_unstable();
+        ports.dedup();
+        let spec = MatchSpec { victim: input.victim_ip, vector, dst_ports: if vector == Vector::IcmpFlood { Vec::new() } else { ports } };
+        let policy = self.shared.policy();
+        let owner = policy.inventory.lookup(input.victim_ip);
+        let customer = owner.map(|o| o.customer.customer_id.clone());
+        if let Err(r) = self.guard(&spec, input.ttl_seconds, customer.as_deref(), now) {
+            return Err(ApiError::new(422, format!("refused by guardrail: {r}"))
+                .with("guardrail", serde_json::to_value(&r).unwrap_or(Value::Null)));
+        }
+        let rule = spec.rule(action).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let route = Route::flowspec(&rule).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        if let Some(m) = self.active.values().find(|m| route_of(m).ok().is_some_and(|r| r.nlri == route.nlri)) {
+            return Err(ApiError::conflict("a mitigation with this match is active").with("mitigation_id", m.mitigation_id.clone()));
+        }
+        let id = new_id();
+        let prefix = format!("{}/{}", input.victim_ip, if input.victim_ip.is_ipv6() { 128 } else { 32 });
+        let m = Mitigation {
+            mitigation_id: id.clone(),
+            scope_hash: hash_hex(&[prefix.as_bytes(), format!("{:?}{:?}", vector, spec.dst_ports).as_bytes()]),
+            status: MitigationStatus::Active,
+            customer_id: customer,
+            service_id: owner.and_then(|o| o.service.map(|s| s.service_id.clone())),
+            pop: policy.config.pop.clone(),
+            victim_ip: input.victim_ip,
+            vector,
+            action_type: input.action,
+            rate_bps: match action {
+                MitigationAction::Police { rate_bps } => Some(rate_bps),
+                MitigationAction::Discard => None,
+            },
+            dst_prefix: prefix,
+            protocol: vector.protocol(input.victim_ip.is_ipv6()),
+            dst_ports: spec.dst_ports.clone(),
+            rule: rule.to_string(),
+            nlri: hex(route.nlri.bytes()),
+            playbook: "manual".into(),
+            step: 0,
+            created_at: now,
+            updated_at: now,
+            expires_at: now + input.ttl_seconds * 1000,
+            withdrawn_at: None,
+            attack_started_at: now,
+            escalated_at: None,
+            triggering_event_id: None,
+            last_event_id: None,
+            event_count: 0,
+            reason: Some(input.reason.clone()),
+        };
+        self.new_times.push_back(now);
+        self.announce(&m);
+        self.audit(actor, "mitigation_created", ("mitigation", &id), json!({"rule": m.rule, "manual": true, "reason": input.reason}));
+        self.writes.push(Write::Mitigation(Box::new(m.clone())));
+        self.index(m.clone());
+        Ok(m)
+    }
+
+    fn withdraw(&mut self, id: &str, reason: &str, actor: &Actor) -> Result<Mitigation, ApiError> {
+        if reason.len() > crate::model::MAX_TEXT {
+            return Err(ApiError::bad_request("reason is too long"));
+        }
+        if !self.active.contains_key(id) {
+            return Err(ApiError::conflict("mitigation is not active (or does not exist)").with("mitigation_id", id));
+        }
+        self.end(id, MitigationStatus::Withdrawn, reason, actor, now_ms(), true)
+            .ok_or_else(|| ApiError::new(500, "index out of step"))
+    }
+
+    fn bulk_withdraw(&mut self, b: &BulkWithdraw, actor: &Actor) -> Value {
+        let now = now_ms();
+        let mut ids: Vec<String> = b.mitigation_ids.clone();
+        for m in self.active.values() {
+            if b.victim_ip.is_some_and(|v| v == m.victim_ip)
+                || b.customer_id.as_ref().is_some_and(|c| m.customer_id.as_ref() == Some(c))
+            {
+                ids.push(m.mitigation_id.clone());
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        let (mut done, mut not_active) = (Vec::new(), Vec::new());
+        for id in ids {
+            match self.end(&id, MitigationStatus::Withdrawn, &b.reason, actor, now, true) {
+                Some(_) => done.push(id),
+                None => not_active.push(id),
+            }
+        }
+        json!({"withdrawn": done, "not_active": not_active})
+    }
+
+    /// TTL expiry, de-escalation, old quiet periods.
+    fn tick(&mut self, now: Millis) {
+        let policy = self.shared.policy();
+        let expired: Vec<String> =
+            self.active.values().filter(|m| m.expires_at <= now).map(|m| m.mitigation_id.clone()).collect();
+        let system = Actor::system();
+        for id in expired {
+            self.end(&id, MitigationStatus::Expired, "ttl expired", &system, now, false);
+        }
+        let max = policy.config.escalation.max_escalated_duration_seconds * 1000;
+        let due: Vec<String> = self
+            .active
+            .values()
+            .filter(|m| m.escalated_at.is_some_and(|t| t + max <= now))
+            .map(|m| m.mitigation_id.clone())
+            .collect();
+        for id in due {
+            if let Some(mut m) = self.active.get(&id).cloned() {
+                let old = route_of(&m).ok();
+                self.deescalate(&mut m, now, &system, "max_escalated_duration_seconds reached");
+                if let Ok(r) = route_of(&m) {
+                    if old.as_ref() != Some(&r) {
+                        self.routes.insert(r.nlri.clone(), Some(r));
+                    }
+                }
+                self.writes.push(Write::Mitigation(Box::new(m.clone())));
+                self.active.insert(id, m);
+            }
+        }
+        let quiet = policy.config.timers.quiet_period_seconds * 1000;
+        self.quiet.retain(|_, t| *t + quiet > now);
+    }
+
+    fn peer_event(&mut self, e: &speaker::Event) -> bool {
+        match e {
+            speaker::Event::StateChanged { peer, to, .. } => {
+                self.shared.peers.lock().unwrap_or_else(|p| p.into_inner()).insert(*peer, format!("{to:?}"));
+                false
+            }
+            speaker::Event::PeerUp { peer, .. } => {
+                info!(%peer, "peer up");
+                true
+            }
+            speaker::Event::PeerDown { peer, reason } => {
+                warn!(%peer, ?reason, "peer down");
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Desired set against the Loc-RIB and every Established peer's Adj-RIB-Out.
+    async fn reconcile(&mut self) -> ReconcileReport {
+        let mut report = ReconcileReport { at: now_ms(), desired: self.active.len(), dry_run: !self.enforced(), ..Default::default() };
+        let desired: HashMap<Nlri, Route> =
+            self.active.values().filter_map(|m| route_of(m).ok()).map(|r| (r.nlri.clone(), r)).collect();
+        let Some(speaker) = self.speaker.clone() else {
+            self.record(report.clone());
+            return report;
+        };
+        if !self.enforced() {
+            self.record(report.clone());
+            return report;
+        }
+        let rib: HashMap<Nlri, Route> = speaker.local_rib().into_iter().map(|r| (r.nlri.clone(), r)).collect();
+        let (mut ann, mut wd) = (Vec::new(), Vec::new());
+        for (n, r) in &desired {
+            match rib.get(n) {
+                None => {
+                    report.announced += 1;
+                    ann.push(r.clone());
+                }
+                Some(have) if have.attributes != r.attributes => {
+                    report.replaced += 1;
+                    ann.push(r.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        for n in rib.keys() {
+            if !desired.contains_key(n) {
+                report.withdrawn += 1;
+                wd.push(n.clone());
+            }
+        }
+        speaker.withdraw(wd);
+        speaker.announce(ann);
+        // Each peer's Adj-RIB-Out: the queries queue behind the changes above, so they see them.
+        for peer in speaker.peers() {
+            let Some(status) = speaker.peer_status(peer).await else { continue };
+            if status.state != bgp_core::fsm::State::Established {
+                continue;
+            }
+            report.peers += 1;
+            let families = status.negotiated.as_ref().map(|n| n.families.clone()).unwrap_or_default();
+            let (mut ann, mut wd) = (Vec::new(), Vec::new());
+            for family in [Family::IPV4_FLOWSPEC, Family::IPV6_FLOWSPEC] {
+                if !families.contains(&family) {
+                    continue;
+                }
+                let Some(out) = speaker.adj_rib_out(peer, family).await else { continue };
+                let out: HashMap<Nlri, Route> = out.into_iter().map(|r| (r.nlri.clone(), r)).collect();
+                for (n, r) in desired.iter().filter(|(n, _)| n.family() == family) {
+                    match out.get(n) {
+                        Some(have) if have.attributes == r.attributes => {}
+                        Some(_) => {
+                            report.replaced += 1;
+                            ann.push(r.clone());
+                        }
+                        None => {
+                            report.announced += 1;
+                            ann.push(r.clone());
+                        }
+                    }
+                }
+                for n in out.keys() {
+                    if !desired.contains_key(n) {
+                        report.withdrawn += 1;
+                        wd.push(n.clone());
+                    }
+                }
+            }
+            // Re-sending to the Loc-RIB reaches every peer; routes it already has are no-ops there.
+            speaker.withdraw(wd);
+            speaker.announce(ann);
+        }
+        if report.announced + report.withdrawn + report.replaced > 0 {
+            warn!(?report, "reconciliation repaired drift");
+        }
+        self.record(report.clone());
+        report
+    }
+
+    fn record(&self, r: ReconcileReport) {
+        *self.shared.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    }
+}
+
+fn refuse_stopping(r: Request) -> Option<Finisher> {
+    let e = ApiError::shutting_down();
+    match r {
+        Request::Event(_, _, reply) => Some(immediate(reply, e)),
+        Request::Create(_, _, reply) => Some(immediate(reply, e)),
+        Request::Withdraw(_, _, _, reply) => Some(immediate(reply, e)),
+        Request::BulkWithdraw(_, _, reply) => Some(immediate(reply, e)),
+        Request::SafelistAdd(_, _, reply) => Some(immediate(reply, e)),
+        Request::SafelistRemove(_, _, reply) => Some(immediate(reply, e)),
+        Request::SetPolicy(_, _, _, reply) => Some(immediate(reply, e)),
+        Request::Batch(inputs, _, reply) => {
+            let _ = reply.send(inputs.iter().map(|_| Err(e.clone())).collect());
+            None
+        }
+        Request::Reconcile(_) | Request::Stop(_) => None,
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(b: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_relations() {
+        assert_eq!(port_relation(&[53, 80], &[53]), Relation::Subset);
+        assert_eq!(port_relation(&[], &[53]), Relation::Subset);
+        assert_eq!(port_relation(&[53], &[53, 80]), Relation::Superset);
+        assert_eq!(port_relation(&[53], &[]), Relation::Superset);
+        assert_eq!(port_relation(&[53, 80], &[80, 443]), Relation::Overlap);
+        assert_eq!(port_relation(&[53], &[80]), Relation::Disjoint);
+        assert_eq!(port_relation(&[], &[]), Relation::Subset);
+    }
+}

@@ -1,0 +1,157 @@
+//! `prefixd run`: the store, the speaker, the engine and the API, and an orderly stop on SIGTERM
+//! or Ctrl-C.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use speaker::{GracefulRestartConfig, PeerConfig, Speaker, SpeakerConfig};
+use tracing::{error, info, warn};
+
+use crate::config::{AuthMode, Config, Loaded, Mode, ShutdownMode};
+use crate::store::Store;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Store.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Something else, said plainly.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The speaker's peer configuration for a configured router.
+pub fn peer_config(p: &crate::config::Peer, restarting: bool) -> Result<PeerConfig, String> {
+    let mut pc = PeerConfig::new(p.address, p.remote_as);
+    pc.port = p.port;
+    pc.local_address = p.local_address;
+    pc.passive = p.passive;
+    pc.hold_time = p.hold_time;
+    pc.families = p
+        .families
+        .iter()
+        .map(|f| f.parse().map_err(|e| format!("peer {}: {e}", p.address)))
+        .collect::<Result<_, _>>()?;
+    if let Some(var) = &p.md5_password_env {
+        pc.md5_password = Some(
+            std::env::var(var).map_err(|_| format!("peer {}: environment variable {var} is not set", p.address))?,
+        );
+    }
+    pc.ttl_security = p.ttl_security;
+    if p.graceful_restart_time > 0 {
+        pc.graceful_restart =
+            Some(GracefulRestartConfig { restart_time: p.graceful_restart_time, restarting, helper: true });
+    }
+    Ok(pc)
+}
+
+/// Runs until SIGTERM or Ctrl-C.
+pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
+    let loaded: Loaded = match &config_path {
+        Some(p) => Config::load_all(p)?,
+        None => {
+            warn!("no --config: embedded defaults (dry-run, API on 127.0.0.1:8080, no peers, example inventory of documentation prefixes)");
+            Config::embedded()
+        }
+    };
+    let cfg = loaded.config.clone();
+    let token = match cfg.http.auth.mode {
+        AuthMode::None => {
+            warn!(listen = %cfg.http.listen, "API authentication is OFF (auth mode \"none\", loopback only)");
+            None
+        }
+        AuthMode::Bearer => Some(Arc::<str>::from(std::env::var(&cfg.http.auth.bearer_token_env).map_err(|_| {
+            StartError::Other(format!("auth mode bearer: environment variable {} is not set", cfg.http.auth.bearer_token_env))
+        })?)),
+    };
+    let existed = cfg.storage.path.exists();
+    let store = Store::open(&cfg.storage.path)?;
+    info!(path = %cfg.storage.path.display(), existed, "store open");
+    let peers: Vec<PeerConfig> =
+        cfg.bgp.peers.iter().map(|p| peer_config(p, existed)).collect::<Result<_, _>>().map_err(StartError::Other)?;
+    let (speaker, events) = if peers.is_empty() && cfg.bgp.listen.is_empty() {
+        (None, None)
+    } else {
+        let sc = SpeakerConfig { local_as: cfg.bgp.local_as, router_id: cfg.bgp.router_id, listen: cfg.bgp.listen.clone() };
+        let (s, e) = Speaker::start(sc).await.map_err(|e| StartError::Other(e.to_string()))?;
+        (Some(s), Some(e))
+    };
+    if cfg.mode == Mode::DryRun {
+        warn!("mode dry-run: sessions come up but nothing is announced; answers say what would be");
+    }
+    let (engine, engine_task) = crate::engine::start(store, Arc::new(loaded), speaker.clone(), events)?;
+    // Peers after the desired set is in the Loc-RIB: it is their initial table.
+    if let Some(s) = &speaker {
+        for p in peers {
+            s.add_peer(p).map_err(|e| StartError::Other(e.to_string()))?;
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.http.listen)
+        .await
+        .map_err(|e| StartError::Other(format!("http listen {}: {e}", cfg.http.listen)))?;
+    info!(listen = %cfg.http.listen, pop = %cfg.pop, "API listening");
+    let state = crate::api::AppState { engine: engine.clone(), config_path: config_path.clone(), token };
+    let app = crate::api::router(state, &cfg);
+    let shared = engine.shared.clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(async move {
+        let mut rx = stop_rx;
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|v| *v).await;
+            })
+            .await;
+        if let Err(e) = r {
+            error!("http server: {e}");
+        }
+    });
+    wait_for_signal().await;
+    info!("stopping: new changes get 503, queued ones are committed");
+    shared.stopping.store(true, Ordering::Relaxed);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if engine.send(crate::engine::Request::Stop(tx)).await.is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(10), rx).await;
+    }
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    if let Some(s) = &speaker {
+        match (cfg.bgp.shutdown, cfg.mode) {
+            (ShutdownMode::KeepRoutes, Mode::Enforced) => {
+                info!("leaving the rules on graceful-restart routers until we are back");
+                s.shutdown_keep_routes().await;
+            }
+            _ => s.shutdown(Some("prefixd shutting down")).await,
+        }
+    }
+    engine_task.abort();
+    info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

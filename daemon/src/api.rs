@@ -63,7 +63,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 
 fn json_rejection(e: &JsonRejection) -> ApiError {
     let status = e.status().as_u16();
-    let status = if status == 413 { 413 } else if status == 415 { 415 } else { 400 };
+    let status = if status == 413 {
+        413
+    } else if status == 415 {
+        415
+    } else {
+        400
+    };
     ApiError::new(status, e.body_text())
 }
 
@@ -449,7 +455,13 @@ async fn add_safelist(State(s): State<AppState>, a: Ext, Body(b): Body<SafelistB
         return Err(ApiError::bad_request("reason is too long"));
     }
     let actor = actor(a);
-    let rec = SafelistRecord { prefix: net.to_string(), added_at: now, added_by: actor.id.clone(), reason: b.reason, expires_at };
+    let rec = SafelistRecord {
+        prefix: net.to_string(),
+        added_at: now,
+        added_by: actor.id.clone(),
+        reason: b.reason,
+        expires_at,
+    };
     let rec = s.engine.call(|r| Req::SafelistAdd(rec, actor, r)).await?;
     Ok((StatusCode::CREATED, axum::Json(rec)).into_response())
 }
@@ -526,10 +538,9 @@ async fn peers(State(s): State<AppState>) -> Response {
 async fn ip_history(State(s): State<AppState>, Path(ip): Path<String>) -> Result<Response, ApiError> {
     let ip: IpAddr = ip.parse().map_err(|_| ApiError::bad_request(format!("{ip:?} is not an IP address")))?;
     let page = Page { limit: 1000, ..Page::default() };
-    let (events, mitigations) = read(&s, move |r| {
-        Ok((r.events(&page, |e| e.victim_ip == ip)?, r.mitigations(&page, |m| m.victim_ip == ip)?))
-    })
-    .await?;
+    let (events, mitigations) =
+        read(&s, move |r| Ok((r.events(&page, |e| e.victim_ip == ip)?, r.mitigations(&page, |m| m.victim_ip == ip)?)))
+            .await?;
     Ok(axum::Json(json!({"ip": ip, "events": events.items, "mitigations": mitigations.items})).into_response())
 }
 
@@ -625,7 +636,10 @@ async fn put_playbooks(
         let file = file.clone();
         tokio::task::spawn_blocking(move || write_atomic(&file, text.as_bytes()))
     };
-    write.await.map_err(|e| ApiError::new(500, e.to_string()))?.map_err(|e| ApiError::new(500, format!("{}: {e}", file.display())))?;
+    write
+        .await
+        .map_err(|e| ApiError::new(500, e.to_string()))?
+        .map_err(|e| ApiError::new(500, format!("{}: {e}", file.display())))?;
     let mut next = (*policy).clone();
     next.playbooks = p;
     let actor = actor(a);

@@ -705,7 +705,12 @@ impl State {
         self.writes.push(Write::Event(Box::new(ev)));
     }
 
-    fn unban(&mut self, input: &EventInput, actor: &Actor, now: Millis) -> (&'static str, Option<String>, Option<&'static str>) {
+    fn unban(
+        &mut self,
+        input: &EventInput,
+        actor: &Actor,
+        now: Millis,
+    ) -> (&'static str, Option<String>, Option<&'static str>) {
         let Some(id) = &input.event_id else { return ("ignored_no_event_id", None, None) };
         let Some(r) = self.event_keys.get(&event_key(&input.source, id)).cloned() else {
             return ("not_found", None, None);
@@ -787,7 +792,9 @@ impl State {
             .get(&scope)
             .map(|ids| {
                 ids.iter()
-                    .filter_map(|id| self.active.get(id).map(|m| (id.clone(), port_relation(&m.dst_ports, &spec.dst_ports))))
+                    .filter_map(|id| {
+                        self.active.get(id).map(|m| (id.clone(), port_relation(&m.dst_ports, &spec.dst_ports)))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -842,14 +849,22 @@ impl State {
         let prefix = format!("{}/{}", input.victim_ip, if input.victim_ip.is_ipv6() { 128 } else { 32 });
         let m = Mitigation {
             mitigation_id: id.clone(),
-            scope_hash: hash_hex(&[prefix.as_bytes(), &[spec.vector.protocol(spec.victim.is_ipv6()).unwrap_or(0)], format!("{:?}{:?}", spec.vector, spec.dst_ports).as_bytes()]),
+            scope_hash: hash_hex(&[
+                prefix.as_bytes(),
+                &[spec.vector.protocol(spec.victim.is_ipv6()).unwrap_or(0)],
+                format!("{:?}{:?}", spec.vector, spec.dst_ports).as_bytes(),
+            ]),
             status: MitigationStatus::Active,
             customer_id: Some(customer_id),
             service_id,
             pop: cfg.pop.clone(),
             victim_ip: input.victim_ip,
             vector: input.vector,
-            action_type: if matches!(action, MitigationAction::Discard) { ActionType::Discard } else { ActionType::Police },
+            action_type: if matches!(action, MitigationAction::Discard) {
+                ActionType::Discard
+            } else {
+                ActionType::Police
+            },
             rate_bps: match action {
                 MitigationAction::Police { rate_bps } => Some(rate_bps),
                 MitigationAction::Discard => None,
@@ -924,7 +939,8 @@ impl State {
         {
             self.deescalate(&mut m, now, actor, "confidence fell below escalation.min_confidence");
         }
-        let step_ttl = playbook.and_then(|p| p.steps.get(m.step)).map_or(cfg.timers.default_ttl_seconds, |s| s.ttl_seconds);
+        let step_ttl =
+            playbook.and_then(|p| p.steps.get(m.step)).map_or(cfg.timers.default_ttl_seconds, |s| s.ttl_seconds);
         let ttl = input.ttl_seconds.unwrap_or(step_ttl);
         let g = &cfg.guardrails;
         if ttl < g.min_ttl_seconds || ttl > g.max_ttl_seconds {
@@ -977,7 +993,8 @@ impl State {
 
     fn deescalate(&mut self, m: &mut Mitigation, now: Millis, actor: &Actor, why: &str) {
         let policy = self.shared.policy();
-        let Some(first) = policy.playbooks.playbooks.iter().find(|p| p.name == m.playbook).and_then(|p| p.steps.first())
+        let Some(first) =
+            policy.playbooks.playbooks.iter().find(|p| p.name == m.playbook).and_then(|p| p.steps.first())
         else {
             return;
         };
@@ -1024,7 +1041,11 @@ impl State {
         let mut ports = input.dst_ports.clone();
         ports.sort_unstable();
         ports.dedup();
-        let spec = MatchSpec { victim: input.victim_ip, vector, dst_ports: if vector == Vector::IcmpFlood { Vec::new() } else { ports } };
+        let spec = MatchSpec {
+            victim: input.victim_ip,
+            vector,
+            dst_ports: if vector == Vector::IcmpFlood { Vec::new() } else { ports },
+        };
         let policy = self.shared.policy();
         let owner = policy.inventory.lookup(input.victim_ip);
         let customer = owner.map(|o| o.customer.customer_id.clone());
@@ -1035,7 +1056,8 @@ impl State {
         let rule = spec.rule(action).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let route = Route::flowspec(&rule).map_err(|e| ApiError::bad_request(e.to_string()))?;
         if let Some(m) = self.active.values().find(|m| route_of(m).ok().is_some_and(|r| r.nlri == route.nlri)) {
-            return Err(ApiError::conflict("a mitigation with this match is active").with("mitigation_id", m.mitigation_id.clone()));
+            return Err(ApiError::conflict("a mitigation with this match is active")
+                .with("mitigation_id", m.mitigation_id.clone()));
         }
         let id = new_id();
         let prefix = format!("{}/{}", input.victim_ip, if input.victim_ip.is_ipv6() { 128 } else { 32 });
@@ -1073,7 +1095,12 @@ impl State {
         };
         self.new_times.push_back(now);
         self.announce(&m);
-        self.audit(actor, "mitigation_created", ("mitigation", &id), json!({"rule": m.rule, "manual": true, "reason": input.reason}));
+        self.audit(
+            actor,
+            "mitigation_created",
+            ("mitigation", &id),
+            json!({"rule": m.rule, "manual": true, "reason": input.reason}),
+        );
         self.writes.push(Write::Mitigation(Box::new(m.clone())));
         self.index(m.clone());
         Ok(m)
@@ -1165,7 +1192,12 @@ impl State {
 
     /// Desired set against the Loc-RIB and every Established peer's Adj-RIB-Out.
     async fn reconcile(&mut self) -> ReconcileReport {
-        let mut report = ReconcileReport { at: now_ms(), desired: self.active.len(), dry_run: !self.enforced(), ..Default::default() };
+        let mut report = ReconcileReport {
+            at: now_ms(),
+            desired: self.active.len(),
+            dry_run: !self.enforced(),
+            ..Default::default()
+        };
         let desired: HashMap<Nlri, Route> =
             self.active.values().filter_map(|m| route_of(m).ok()).map(|r| (r.nlri.clone(), r)).collect();
         let Some(speaker) = self.speaker.clone() else {

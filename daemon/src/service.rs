@@ -39,9 +39,8 @@ pub fn peer_config(p: &crate::config::Peer, restarting: bool) -> Result<PeerConf
         .map(|f| f.parse().map_err(|e| format!("peer {}: {e}", p.address)))
         .collect::<Result<_, _>>()?;
     if let Some(var) = &p.md5_password_env {
-        pc.md5_password = Some(
-            std::env::var(var).map_err(|_| format!("peer {}: environment variable {var} is not set", p.address))?,
-        );
+        pc.md5_password =
+            Some(std::env::var(var).map_err(|_| format!("peer {}: environment variable {var} is not set", p.address))?);
     }
     pc.ttl_security = p.ttl_security;
     if p.graceful_restart_time > 0 {
@@ -67,7 +66,10 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
             None
         }
         AuthMode::Bearer => Some(Arc::<str>::from(std::env::var(&cfg.http.auth.bearer_token_env).map_err(|_| {
-            StartError::Other(format!("auth mode bearer: environment variable {} is not set", cfg.http.auth.bearer_token_env))
+            StartError::Other(format!(
+                "auth mode bearer: environment variable {} is not set",
+                cfg.http.auth.bearer_token_env
+            ))
         })?)),
     };
     let existed = cfg.storage.path.exists();
@@ -78,7 +80,8 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
     let (speaker, events) = if peers.is_empty() && cfg.bgp.listen.is_empty() {
         (None, None)
     } else {
-        let sc = SpeakerConfig { local_as: cfg.bgp.local_as, router_id: cfg.bgp.router_id, listen: cfg.bgp.listen.clone() };
+        let sc =
+            SpeakerConfig { local_as: cfg.bgp.local_as, router_id: cfg.bgp.router_id, listen: cfg.bgp.listen.clone() };
         let (s, e) = Speaker::start(sc).await.map_err(|e| StartError::Other(e.to_string()))?;
         (Some(s), Some(e))
     };

@@ -393,10 +393,7 @@ impl Reader {
         for entry in table.iter()? {
             let (k, v) = entry?;
             let (event_id, m) = v.value().split_once('\u{1f}').unwrap_or((v.value(), ""));
-            let r = EventRef {
-                event_id: event_id.to_string(),
-                mitigation_id: (!m.is_empty()).then(|| m.to_string()),
-            };
+            let r = EventRef { event_id: event_id.to_string(), mitigation_id: (!m.is_empty()).then(|| m.to_string()) };
             out.push((k.value().to_string(), r));
         }
         Ok(out)
@@ -584,8 +581,11 @@ mod tests {
 
     fn tempdir() -> std::path::PathBuf {
         static N: AtomicU64 = AtomicU64::new(0);
-        let d = std::env::temp_dir()
-            .join(format!("prefixd-store-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let d = std::env::temp_dir().join(format!(
+            "prefixd-store-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
@@ -600,9 +600,11 @@ mod tests {
         let p1 = r.mitigations(&Page { limit: 10, ..Page::default() }, |_| true).unwrap();
         assert_eq!(p1.total, 25);
         assert_eq!(p1.items.first().unwrap().mitigation_id, "m024");
-        let p2 = r.mitigations(&Page { limit: 10, cursor: p1.next_cursor.clone(), ..Page::default() }, |_| true).unwrap();
+        let p2 =
+            r.mitigations(&Page { limit: 10, cursor: p1.next_cursor.clone(), ..Page::default() }, |_| true).unwrap();
         assert_eq!(p2.items.first().unwrap().mitigation_id, "m014");
-        let p3 = r.mitigations(&Page { limit: 10, cursor: p2.next_cursor.clone(), ..Page::default() }, |_| true).unwrap();
+        let p3 =
+            r.mitigations(&Page { limit: 10, cursor: p2.next_cursor.clone(), ..Page::default() }, |_| true).unwrap();
         assert_eq!(p3.items.len(), 5);
         assert_eq!(p3.next_cursor, None);
         std::fs::remove_dir_all(&dir).unwrap();

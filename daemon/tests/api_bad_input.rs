@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use prefixd::api::{router, AppState};
 use prefixd::config::Config;
 use proptest::prelude::*;

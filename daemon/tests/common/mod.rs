@@ -1,6 +1,6 @@
 //! Runs `prefixd run` as a process for integration tests: its own directory, config and redb
 //! file, its own loopback address for the API; stopped by PID.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -223,7 +223,7 @@ async fn post_event(State(s): State<AppState>, a: Ext, Body(input): Body<EventIn
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchBody {
-    events: Vec<Value>,
+    events: Vec<Box<serde_json::value::RawValue>>,
 }
 
 async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>) -> Result<Response, ApiError> {
@@ -236,7 +236,7 @@ async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>)
     let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(b.events.len());
     let mut inputs = Vec::new();
     for v in b.events {
-        match serde_json::from_value::<EventInput>(v) {
+        match serde_json::from_str::<EventInput>(v.get()) {
             Ok(i) => {
                 slots.push(Ok(inputs.len()));
                 inputs.push(i);
@@ -247,8 +247,18 @@ async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>)
     let (tx, rx) = tokio::sync::oneshot::channel();
     s.engine.send(Req::Batch(inputs, actor, tx)).await?;
     let mut results = rx.await.map_err(|_| ApiError::shutting_down())?.into_iter();
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum Item {
+        Ok {
+            #[serde(flatten)]
+            outcome: crate::engine::EventOutcome,
+            status_code: u16,
+        },
+        Err(Value),
+    }
     let (mut accepted, mut refused) = (0usize, 0usize);
-    let out: Vec<Value> = slots
+    let out: Vec<Item> = slots
         .into_iter()
         .map(|slot| {
             let r = match slot {
@@ -256,17 +266,15 @@ async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>)
                 Err(e) => Err(e),
             };
             match r {
-                Ok(o) => {
+                Ok(outcome) => {
                     accepted += 1;
-                    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
-                    v["status_code"] = json!(202);
-                    v
+                    Item::Ok { outcome, status_code: 202 }
                 }
                 Err(e) => {
                     refused += 1;
                     let mut v = e.body();
                     v["status_code"] = json!(e.status);
-                    v
+                    Item::Err(v)
                 }
             }
         })

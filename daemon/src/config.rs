@@ -219,11 +219,13 @@ impl Default for Escalation {
 pub struct Storage {
     /// The redb file.
     pub path: PathBuf,
+    /// Page cache of the store, in MiB.
+    pub cache_mib: usize,
 }
 
 impl Default for Storage {
     fn default() -> Self {
-        Storage { path: PathBuf::from("./prefixd-data/prefixd.redb") }
+        Storage { path: PathBuf::from("./prefixd-data/prefixd.redb"), cache_mib: 64 }
     }
 }
 
@@ -419,6 +421,9 @@ impl Config {
                 "http: auth mode \"none\" is only allowed on a loopback address, not {}",
                 self.http.listen
             ));
+        }
+        if self.storage.cache_mib == 0 || self.storage.cache_mib > 65536 {
+            return Err("storage: cache_mib must be between 1 and 65536".into());
         }
         if self.pop.is_empty() {
             return Err("pop must not be empty".into());

@@ -210,6 +210,10 @@ struct State {
     speaker: Option<Speaker>,
     active: HashMap<String, Mitigation>,
     by_scope: HashMap<Scope, Vec<String>>,
+    per_customer: HashMap<String, usize>,
+    /// The desired set as routes: NLRI -> (mitigation id, route), kept beside `active`.
+    desired: HashMap<Nlri, (String, Route)>,
+    nlri_of: HashMap<String, Nlri>,
     quiet: HashMap<Scope, Millis>,
     event_keys: HashMap<String, EventRef>,
     safelist: BTreeMap<String, SafelistRecord>,
@@ -244,6 +248,9 @@ pub fn start(
         speaker,
         active: HashMap::new(),
         by_scope: HashMap::new(),
+        per_customer: HashMap::new(),
+        desired: HashMap::new(),
+        nlri_of: HashMap::new(),
         quiet: HashMap::new(),
         event_keys: HashMap::new(),
         safelist: BTreeMap::new(),
@@ -348,8 +355,33 @@ fn hash_hex(parts: &[&[u8]]) -> String {
     format!("{h:016x}")
 }
 
+/// A UUID v7 (RFC 9562 §5.7): the millisecond clock, then 74 bits from a per-process xorshift
+/// generator seeded once from the OS (ids need to be unique and time-ordered, not secret; one
+/// getrandom call per id cost two system calls per event).
 fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(now_ms());
+            h.finish() | 1
+        });
+    }
+    let mut bytes = [0u8; 10];
+    STATE.with(|s| {
+        for chunk in bytes.chunks_mut(5) {
+            let mut x = s.get();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.set(x);
+            for (b, v) in chunk.iter_mut().zip(x.to_le_bytes()) {
+                *b = v;
+            }
+        }
+    });
+    uuid::Builder::from_unix_timestamp_millis(now_ms(), &bytes).into_uuid().to_string()
 }
 
 fn action_of(m: &Mitigation) -> MitigationAction {
@@ -398,6 +430,9 @@ impl State {
         let now = now_ms();
         self.active.clear();
         self.by_scope.clear();
+        self.per_customer.clear();
+        self.desired.clear();
+        self.nlri_of.clear();
         for m in r.all_mitigations()? {
             if m.status.is_active() {
                 self.index(m);
@@ -409,7 +444,7 @@ impl State {
         info!(active = self.active.len(), events = self.event_keys.len(), "desired set loaded from the store");
         // Expired while we were down: withdrawn (and recorded) by the first tick.
         self.tick(now);
-        let routes: Vec<Route> = self.active.values().filter_map(|m| route_of(m).ok()).collect();
+        let routes: Vec<Route> = self.desired.values().map(|(_, r)| r.clone()).collect();
         if self.enforced() {
             if let Some(s) = &self.speaker {
                 s.announce(routes);
@@ -428,13 +463,64 @@ impl State {
         self.shared.active.store(self.active.len(), Ordering::Relaxed);
     }
 
+    /// Keeps `desired` in step with a mitigation's route.
+    fn set_route(&mut self, id: &str, route: Option<Route>) {
+        if let Some(old) = self.nlri_of.remove(id) {
+            self.desired.remove(&old);
+        }
+        if let Some(r) = route {
+            self.nlri_of.insert(id.to_string(), r.nlri.clone());
+            self.desired.insert(r.nlri.clone(), (id.to_string(), r));
+        }
+    }
+
+    /// Puts a changed active mitigation back, with its route.
+    fn replace_active(&mut self, m: Mitigation) {
+        let route = route_of(&m).ok();
+        self.set_route(&m.mitigation_id.clone(), route);
+        self.active.insert(m.mitigation_id.clone(), m);
+    }
+
     fn index(&mut self, m: Mitigation) {
+        match route_of(&m) {
+            Ok(r) => self.index_with(m, r),
+            Err(e) => {
+                warn!(mitigation = %m.mitigation_id, "cannot build its route: {e}");
+                self.index_with_route(m, None);
+            }
+        }
+    }
+
+    /// Indexes an active mitigation whose route is already built, and queues its announcement.
+    fn activate(&mut self, m: Mitigation, route: Route) {
+        self.routes.insert(route.nlri.clone(), Some(route.clone()));
+        self.index_with(m, route);
+    }
+
+    fn index_with(&mut self, m: Mitigation, route: Route) {
+        self.index_with_route(m, Some(route));
+    }
+
+    fn index_with_route(&mut self, m: Mitigation, route: Option<Route>) {
+        self.set_route(&m.mitigation_id.clone(), route);
         self.by_scope.entry((m.victim_ip, m.vector)).or_default().push(m.mitigation_id.clone());
+        if let Some(c) = &m.customer_id {
+            *self.per_customer.entry(c.clone()).or_default() += 1;
+        }
         self.active.insert(m.mitigation_id.clone(), m);
     }
 
     fn unindex(&mut self, id: &str) -> Option<Mitigation> {
         let m = self.active.remove(id)?;
+        self.set_route(id, None);
+        if let Some(c) = &m.customer_id {
+            if let Some(n) = self.per_customer.get_mut(c) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_customer.remove(c);
+                }
+            }
+        }
         let key = (m.victim_ip, m.vector);
         if let Some(ids) = self.by_scope.get_mut(&key) {
             ids.retain(|i| i != id);
@@ -460,20 +546,6 @@ impl State {
         })));
     }
 
-    fn announce(&mut self, m: &Mitigation) {
-        match route_of(m) {
-            Ok(r) => {
-                self.routes.insert(r.nlri.clone(), Some(r));
-            }
-            Err(e) => warn!(mitigation = %m.mitigation_id, "cannot build its route: {e}"),
-        }
-    }
-
-    fn unannounce(&mut self, m: &Mitigation) {
-        if let Ok(r) = route_of(m) {
-            self.routes.insert(r.nlri, None);
-        }
-    }
 
     /// Sends this batch's route changes, then its records; the finishers run once durable.
     fn flush(&mut self, finishers: Vec<Finisher>) {
@@ -603,9 +675,7 @@ impl State {
             self.new_times.pop_front();
         }
         Load {
-            customer_active: customer
-                .map(|c| self.active.values().filter(|m| m.customer_id.as_deref() == Some(c)).count())
-                .unwrap_or(0),
+            customer_active: customer.and_then(|c| self.per_customer.get(c).copied()).unwrap_or(0),
             pop_active: self.active.len(),
             global_active: self.active.len(),
             new_last_minute: self.new_times.len(),
@@ -735,8 +805,11 @@ impl State {
         now: Millis,
         quiet: bool,
     ) -> Option<Mitigation> {
+        let nlri = self.nlri_of.get(id).cloned();
         let mut m = self.unindex(id)?;
-        self.unannounce(&m);
+        if let Some(n) = nlri {
+            self.routes.insert(n, None);
+        }
         m.status = status;
         m.withdrawn_at = Some(now);
         m.updated_at = now;
@@ -888,11 +961,10 @@ impl State {
             reason: None,
         };
         self.new_times.push_back(now);
-        self.announce(&m);
         self.audit(actor, "mitigation_created", ("mitigation", &id), json!({"rule": m.rule, "replaced": replaced}));
         self.writes.push(Write::Mitigation(Box::new(m.clone())));
         let rule_text = m.rule.clone();
-        self.index(m);
+        self.activate(m, route);
         ev.status = "accepted".into();
         ev.mitigation_id = Some(id);
         Ok((None, Some(rule_text)))
@@ -971,7 +1043,7 @@ impl State {
         }
         self.writes.push(Write::Mitigation(Box::new(m.clone())));
         let rule = m.rule.clone();
-        self.active.insert(id.to_string(), m);
+        self.replace_active(m);
         ev.status = status.into();
         ev.mitigation_id = Some(id.to_string());
         Ok((None, Some(rule)))
@@ -1094,7 +1166,6 @@ impl State {
             reason: Some(input.reason.clone()),
         };
         self.new_times.push_back(now);
-        self.announce(&m);
         self.audit(
             actor,
             "mitigation_created",
@@ -1102,7 +1173,7 @@ impl State {
             json!({"rule": m.rule, "manual": true, "reason": input.reason}),
         );
         self.writes.push(Write::Mitigation(Box::new(m.clone())));
-        self.index(m.clone());
+        self.activate(m.clone(), route);
         Ok(m)
     }
 
@@ -1165,7 +1236,7 @@ impl State {
                     }
                 }
                 self.writes.push(Write::Mitigation(Box::new(m.clone())));
-                self.active.insert(id, m);
+                self.replace_active(m);
             }
         }
         let quiet = policy.config.timers.quiet_period_seconds * 1000;
@@ -1198,8 +1269,6 @@ impl State {
             dry_run: !self.enforced(),
             ..Default::default()
         };
-        let desired: HashMap<Nlri, Route> =
-            self.active.values().filter_map(|m| route_of(m).ok()).map(|r| (r.nlri.clone(), r)).collect();
         let Some(speaker) = self.speaker.clone() else {
             self.record(report.clone());
             return report;
@@ -1208,9 +1277,10 @@ impl State {
             self.record(report.clone());
             return report;
         }
+        let desired = &self.desired;
         let rib: HashMap<Nlri, Route> = speaker.local_rib().into_iter().map(|r| (r.nlri.clone(), r)).collect();
         let (mut ann, mut wd) = (Vec::new(), Vec::new());
-        for (n, r) in &desired {
+        for (n, (_, r)) in desired {
             match rib.get(n) {
                 None => {
                     report.announced += 1;
@@ -1246,7 +1316,7 @@ impl State {
                 }
                 let Some(out) = speaker.adj_rib_out(peer, family).await else { continue };
                 let out: HashMap<Nlri, Route> = out.into_iter().map(|r| (r.nlri.clone(), r)).collect();
-                for (n, r) in desired.iter().filter(|(n, _)| n.family() == family) {
+                for (n, (_, r)) in desired.iter().filter(|(n, _)| n.family() == family) {
                     match out.get(n) {
                         Some(have) if have.attributes == r.attributes => {}
                         Some(_) => {

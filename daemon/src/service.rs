@@ -73,7 +73,7 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
         })?)),
     };
     let existed = cfg.storage.path.exists();
-    let store = Store::open(&cfg.storage.path)?;
+    let store = Store::open_with_cache(&cfg.storage.path, cfg.storage.cache_mib << 20)?;
     info!(path = %cfg.storage.path.display(), existed, "store open");
     let peers: Vec<PeerConfig> =
         cfg.bgp.peers.iter().map(|p| peer_config(p, existed)).collect::<Result<_, _>>().map_err(StartError::Other)?;

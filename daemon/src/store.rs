@@ -124,7 +124,8 @@ pub fn event_key(source: &str, external_id: &str) -> String {
 }
 
 fn encode<T: Serialize>(v: &T) -> Vec<u8> {
-    let mut out = vec![RECORD_VERSION];
+    let mut out = Vec::with_capacity(768);
+    out.push(RECORD_VERSION);
     // Serialising these plain structs to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut out, v);
     out
@@ -140,12 +141,17 @@ fn decode<T: DeserializeOwned>(table: &'static str, key: &str, bytes: &[u8]) -> 
 }
 
 impl Store {
-    /// Opens (or creates) the file and starts the committer thread.
+    /// Opens (or creates) the file with the default cache (64 MiB) and starts the committer thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(path, 64 << 20)
+    }
+
+    /// Opens (or creates) the file with `cache_bytes` of page cache and starts the committer thread.
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(redb::StorageError::Io(e).into()))?;
         }
-        let db = Database::create(path)?;
+        let db = Database::builder().set_cache_size(cache_bytes).create(path)?;
         let txn = db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;

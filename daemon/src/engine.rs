@@ -208,7 +208,8 @@ struct State {
     shared: Arc<Shared>,
     store: Store,
     speaker: Option<Speaker>,
-    active: HashMap<String, Mitigation>,
+    /// Boxed: a resize of a map of 100,000s of mitigations moves pointers, not records.
+    active: HashMap<String, Box<Mitigation>>,
     by_scope: HashMap<Scope, Vec<String>>,
     per_customer: HashMap<String, usize>,
     /// The desired set as routes: NLRI -> (mitigation id, route), kept beside `active`.
@@ -281,6 +282,7 @@ async fn run(
             biased;
             r = rx.recv() => {
                 let Some(first) = r else { break };
+                let t = std::time::Instant::now();
                 let mut reqs = vec![first];
                 while reqs.len() < 1024 {
                     match rx.try_recv() {
@@ -301,6 +303,9 @@ async fn run(
                     }
                 }
                 st.flush(finishers);
+                if t.elapsed() > Duration::from_millis(50) {
+                    warn!(ms = t.elapsed().as_millis(), "slow engine batch");
+                }
                 if let Some(done) = stop.take() {
                     // Wait for the last commit: a request answered is a request stored.
                     let _ = st.store.commit(Vec::new()).await;
@@ -313,8 +318,12 @@ async fn run(
                 next_reconcile = tokio::time::Instant::now() + interval(&st);
             }
             _ = tick.tick() => {
+                let t = std::time::Instant::now();
                 st.tick(now_ms());
                 st.flush(Vec::new());
+                if t.elapsed() > Duration::from_millis(50) {
+                    warn!(ms = t.elapsed().as_millis(), active = st.active.len(), "slow expiry tick");
+                }
             }
             Some(e) = async { match speaker_events.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
                 if st.peer_event(&e) {
@@ -478,7 +487,7 @@ impl State {
     fn replace_active(&mut self, m: Mitigation) {
         let route = route_of(&m).ok();
         self.set_route(&m.mitigation_id.clone(), route);
-        self.active.insert(m.mitigation_id.clone(), m);
+        self.active.insert(m.mitigation_id.clone(), Box::new(m));
     }
 
     fn index(&mut self, m: Mitigation) {
@@ -507,11 +516,11 @@ impl State {
         if let Some(c) = &m.customer_id {
             *self.per_customer.entry(c.clone()).or_default() += 1;
         }
-        self.active.insert(m.mitigation_id.clone(), m);
+        self.active.insert(m.mitigation_id.clone(), Box::new(m));
     }
 
     fn unindex(&mut self, id: &str) -> Option<Mitigation> {
-        let m = self.active.remove(id)?;
+        let m = *self.active.remove(id)?;
         self.set_route(id, None);
         if let Some(c) = &m.customer_id {
             if let Some(n) = self.per_customer.get_mut(c) {
@@ -545,7 +554,6 @@ impl State {
             details,
         })));
     }
-
 
     /// Sends this batch's route changes, then its records; the finishers run once durable.
     fn flush(&mut self, finishers: Vec<Finisher>) {
@@ -982,7 +990,9 @@ impl State {
     ) -> Result<(Option<&'static str>, Option<String>), ApiError> {
         let policy = self.shared.policy();
         let cfg = &policy.config;
-        let Some(mut m) = self.active.get(id).cloned() else { return Err(ApiError::new(500, "index out of step")) };
+        let Some(mut m) = self.active.get(id).map(|m| (**m).clone()) else {
+            return Err(ApiError::new(500, "index out of step"));
+        };
         let playbook = policy.playbooks.playbooks.iter().find(|p| p.name == m.playbook);
         let mut status = "extended";
         let old_route = route_of(&m).ok();
@@ -1127,9 +1137,8 @@ impl State {
         }
         let rule = spec.rule(action).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let route = Route::flowspec(&rule).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        if let Some(m) = self.active.values().find(|m| route_of(m).ok().is_some_and(|r| r.nlri == route.nlri)) {
-            return Err(ApiError::conflict("a mitigation with this match is active")
-                .with("mitigation_id", m.mitigation_id.clone()));
+        if let Some((id, _)) = self.desired.get(&route.nlri) {
+            return Err(ApiError::conflict("a mitigation with this match is active").with("mitigation_id", id.clone()));
         }
         let id = new_id();
         let prefix = format!("{}/{}", input.victim_ip, if input.victim_ip.is_ipv6() { 128 } else { 32 });
@@ -1227,7 +1236,7 @@ impl State {
             .map(|m| m.mitigation_id.clone())
             .collect();
         for id in due {
-            if let Some(mut m) = self.active.get(&id).cloned() {
+            if let Some(mut m) = self.active.get(&id).map(|m| (**m).clone()) {
                 let old = route_of(&m).ok();
                 self.deescalate(&mut m, now, &system, "max_escalated_duration_seconds reached");
                 if let Ok(r) = route_of(&m) {

@@ -133,6 +133,9 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
         }
     }
     engine_task.abort();
+    // Every queued commit is done before the process ends.
+    let store = engine.store.clone();
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
     info!("stopped");
     Ok(())
 }

@@ -92,6 +92,11 @@ struct Batch {
     done: Done,
 }
 
+enum Msg {
+    Batch(Batch),
+    Stop,
+}
+
 /// Commit counters, for health and the benchmarks.
 #[derive(Debug, Default)]
 pub struct CommitStats {
@@ -107,7 +112,8 @@ pub struct CommitStats {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
-    tx: mpsc::Sender<Batch>,
+    tx: mpsc::Sender<Msg>,
+    thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
     /// Commit counters.
     pub stats: Arc<CommitStats>,
 }
@@ -177,19 +183,19 @@ impl Store {
         }
         txn.commit()?;
         let db = Arc::new(db);
-        let (tx, rx) = mpsc::channel::<Batch>();
+        let (tx, rx) = mpsc::channel::<Msg>();
         let stats = Arc::new(CommitStats::default());
         let (db2, stats2) = (Arc::clone(&db), Arc::clone(&stats));
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("prefixd-store".into())
             .spawn(move || committer(&db2, &rx, &stats2))
             .map_err(|e| StoreError::Db(redb::StorageError::Io(e).into()))?;
-        Ok(Store { db, tx, stats })
+        Ok(Store { db, tx, stats, thread: Arc::new(std::sync::Mutex::new(Some(thread))) })
     }
 
     /// Queues writes; `done` runs on the committer thread once they are durable (or failed).
     pub fn submit(&self, writes: Vec<Write>, done: impl FnOnce(Result<(), Arc<StoreError>>) + Send + 'static) {
-        if let Err(mpsc::SendError(b)) = self.tx.send(Batch { writes, done: Box::new(done) }) {
+        if let Err(mpsc::SendError(Msg::Batch(b))) = self.tx.send(Msg::Batch(Batch { writes, done: Box::new(done) })) {
             (b.done)(Err(Arc::new(StoreError::Closed)));
         }
     }
@@ -212,18 +218,34 @@ impl Store {
         rx.recv().unwrap_or_else(|_| Err(Arc::new(StoreError::Closed)))
     }
 
+    /// Commits what is queued, stops the committer and waits for it. The file is closed once
+    /// every clone of this store is dropped; writes submitted afterwards fail with `Closed`.
+    pub fn close(self) {
+        let _ = self.tx.send(Msg::Stop);
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+
     /// A read view of the whole store at one point in time.
     pub fn read(&self) -> Result<Reader, StoreError> {
         Ok(Reader { txn: self.db.begin_read()? })
     }
 }
 
-fn committer(db: &Database, rx: &mpsc::Receiver<Batch>, stats: &CommitStats) {
-    while let Ok(first) = rx.recv() {
+fn committer(db: &Database, rx: &mpsc::Receiver<Msg>, stats: &CommitStats) {
+    let mut stop = false;
+    while !stop {
+        let Ok(Msg::Batch(first)) = rx.recv() else { break };
         let mut batches = vec![first];
         while batches.len() < 4096 {
             match rx.try_recv() {
-                Ok(b) => batches.push(b),
+                Ok(Msg::Batch(b)) => batches.push(b),
+                Ok(Msg::Stop) => {
+                    stop = true;
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -233,6 +255,9 @@ fn committer(db: &Database, rx: &mpsc::Receiver<Batch>, stats: &CommitStats) {
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.batches.fetch_add(batches.len() as u64, Ordering::Relaxed);
         stats.micros.fetch_add(micros, Ordering::Relaxed);
+        if micros > 100_000 {
+            tracing::warn!(micros, batches = batches.len(), "slow commit");
+        }
         if let Err(e) = &result {
             tracing::error!("commit of {} batches failed: {e}", batches.len());
         }
@@ -572,6 +597,7 @@ mod tests {
                 for rx in pending {
                     prop_assert!(rx.recv().unwrap());
                 }
+                store.close();
             }
             let store = Store::open(&path).unwrap();
             let r = store.read().unwrap();

@@ -72,7 +72,11 @@ steps = [{{ action = "discard", ttl_seconds = 86400 }}]
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(30))).build().into()
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
 }
 
 /// Event `n`: its own victim in 10.0.0.0/8.
@@ -200,163 +204,184 @@ fn main() {
     assert!(up.load(Ordering::Relaxed), "session did not come up");
     let mut report = String::new();
 
-    // 1a. Single events, C clients, S seconds.
-    let next = Arc::new(AtomicU64::new(0));
-    let ok = Arc::new(AtomicU64::new(0));
-    let end = Instant::now() + Duration::from_secs(seconds);
-    let t0 = Instant::now();
-    let threads: Vec<_> = (0..clients)
-        .map(|_| {
-            let (next, ok, base) = (next.clone(), ok.clone(), base.clone());
-            std::thread::spawn(move || {
-                let a = agent();
-                while Instant::now() < end {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    // The body is read so that the connection is kept alive.
-                    if let Ok(mut r) = a.post(format!("{base}/v1/events")).send_json(event(n, "s")) {
-                        let _ = r.body_mut().read_to_vec();
-                        if r.status().as_u16() == 202 {
-                            ok.fetch_add(1, Ordering::Relaxed);
+    if seconds > 0 {
+        // 1a. Single events, C clients, S seconds.
+        let next = Arc::new(AtomicU64::new(0));
+        let ok = Arc::new(AtomicU64::new(0));
+        let end = Instant::now() + Duration::from_secs(seconds);
+        let t0 = Instant::now();
+        let threads: Vec<_> = (0..clients)
+            .map(|_| {
+                let (next, ok, base) = (next.clone(), ok.clone(), base.clone());
+                std::thread::spawn(move || {
+                    let a = agent();
+                    while Instant::now() < end {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        // The body is read so that the connection is kept alive.
+                        if let Ok(mut r) = a.post(format!("{base}/v1/events")).send_json(event(n, "s")) {
+                            let _ = r.body_mut().read_to_vec();
+                            if r.status().as_u16() == 202 {
+                                ok.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
-                }
+                })
             })
-        })
-        .collect();
-    for t in threads {
-        let _ = t.join();
-    }
-    let single = ok.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
-    report += &format!("ingest single POST ({clients} clients, {seconds} s): {} events answered 202, {single:.0} events/s\n", ok.load(Ordering::Relaxed));
+            .collect();
+        for t in threads {
+            let _ = t.join();
+        }
+        let single = ok.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
+        report += &format!(
+            "ingest single POST ({clients} clients, {seconds} s): {} events answered 202, {single:.0} events/s\n",
+            ok.load(Ordering::Relaxed)
+        );
 
-    // 1b. Batches of B, C clients, S seconds (victims 10.128.0.0 onwards, each a new rule).
-    let base_n = 1u64 << 23;
-    let next = Arc::new(AtomicU64::new(base_n));
-    let ok = Arc::new(AtomicU64::new(0));
-    let end = Instant::now() + Duration::from_secs(seconds);
-    let t0 = Instant::now();
-    let threads: Vec<_> = (0..clients.min(8))
-        .map(|_| {
-            let (next, ok, base) = (next.clone(), ok.clone(), base.clone());
-            std::thread::spawn(move || {
-                let a = agent();
-                while Instant::now() < end {
-                    let n = next.fetch_add(batch, Ordering::Relaxed);
-                    let evs: Vec<Value> = (n..n + batch).map(|i| event(i, "b")).collect();
-                    if let Ok(mut r) = a.post(format!("{base}/v1/events/batch")).send_json(json!({"events": evs})) {
-                        let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
-                        ok.fetch_add(v["accepted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+        // 1b. Batches of B, C clients, S seconds (victims 10.128.0.0 onwards, each a new rule).
+        let base_n = 1u64 << 23;
+        let next = Arc::new(AtomicU64::new(base_n));
+        let ok = Arc::new(AtomicU64::new(0));
+        let end = Instant::now() + Duration::from_secs(seconds);
+        let t0 = Instant::now();
+        let threads: Vec<_> = (0..clients.min(8))
+            .map(|_| {
+                let (next, ok, base) = (next.clone(), ok.clone(), base.clone());
+                std::thread::spawn(move || {
+                    let a = agent();
+                    while Instant::now() < end {
+                        let n = next.fetch_add(batch, Ordering::Relaxed);
+                        let evs: Vec<Value> = (n..n + batch).map(|i| event(i, "b")).collect();
+                        if let Ok(mut r) = a.post(format!("{base}/v1/events/batch")).send_json(json!({"events": evs})) {
+                            let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
+                            ok.fetch_add(v["accepted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+                        }
                     }
-                }
+                })
             })
-        })
-        .collect();
-    for t in threads {
-        let _ = t.join();
+            .collect();
+        for t in threads {
+            let _ = t.join();
+        }
+        let batched = ok.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
+        report += &format!(
+            "ingest batches of {batch} ({} clients, {seconds} s): {} events accepted, {batched:.0} events/s\n",
+            clients.min(8),
+            ok.load(Ordering::Relaxed)
+        );
     }
-    let batched = ok.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
-    report += &format!("ingest batches of {batch} ({} clients, {seconds} s): {} events accepted, {batched:.0} events/s\n", clients.min(8), ok.load(Ordering::Relaxed));
-
-    // 2. Latency at a fixed rate, open loop: event i is due at start + i/rate whatever the answers
-    //    to earlier ones; 8 sender threads share the schedule.
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let start = Instant::now() + Duration::from_millis(50);
-    let senders: Vec<_> = (0..8u64)
-        .map(|t| {
-            let base = base.clone();
-            std::thread::spawn(move || {
-                let a = agent();
-                let mut sent: Vec<(IpAddr, Instant)> = Vec::new();
-                for i in (t..latency_events).step_by(8) {
-                    let due = start + interval * u32::try_from(i).unwrap_or(u32::MAX);
-                    if let Some(d) = due.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(d);
-                    }
-                    let victim: IpAddr = format!("198.18.{}.{}", (i >> 8) & 255, i & 255).parse().expect("ip");
-                    let ev = json!({"timestamp": "2026-11-25T10:00:00Z", "source": "lat", "vector": "udp_flood",
+    if latency_events > 0 {
+        // Let the backlog of the ingest phases drain before measuring latency.
+        std::thread::sleep(Duration::from_secs(2));
+        // 2. Latency at a fixed rate, open loop: event i is due at start + i/rate whatever the answers
+        //    to earlier ones; 8 sender threads share the schedule.
+        let interval = Duration::from_secs_f64(1.0 / rate as f64);
+        let start = Instant::now() + Duration::from_millis(50);
+        let senders: Vec<_> = (0..8u64)
+            .map(|t| {
+                let base = base.clone();
+                std::thread::spawn(move || {
+                    let a = agent();
+                    let mut sent: Vec<(IpAddr, Instant)> = Vec::new();
+                    for i in (t..latency_events).step_by(8) {
+                        let due = start + interval * u32::try_from(i).unwrap_or(u32::MAX);
+                        if let Some(d) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(d);
+                        }
+                        let victim: IpAddr = format!("198.18.{}.{}", (i >> 8) & 255, i & 255).parse().expect("ip");
+                        let ev = json!({"timestamp": "2026-11-25T10:00:00Z", "source": "lat", "vector": "udp_flood",
                                     "victim_ip": victim, "top_dst_ports": [53], "event_id": format!("l{i}")});
-                    let body = ev.to_string();
-                    let t = Instant::now();
-                    let mut r = a
-                        .post(format!("{base}/v1/events"))
-                        .header("content-type", "application/json")
-                        .send(body.as_bytes())
-                        .expect("latency event");
-                    let _ = r.body_mut().read_to_vec();
-                    assert_eq!(r.status().as_u16(), 202, "latency event {i} refused");
-                    sent.push((victim, t));
-                }
-                sent
+                        let body = ev.to_string();
+                        let t = Instant::now();
+                        let mut r = a
+                            .post(format!("{base}/v1/events"))
+                            .header("content-type", "application/json")
+                            .send(body.as_bytes())
+                            .expect("latency event");
+                        let _ = r.body_mut().read_to_vec();
+                        assert_eq!(r.status().as_u16(), 202, "latency event {i} refused");
+                        sent.push((victim, t));
+                    }
+                    sent
+                })
             })
-        })
-        .collect();
-    let sent: Vec<(IpAddr, Instant)> = senders.into_iter().flat_map(|h| h.join().expect("sender")).collect();
-    let achieved = latency_events as f64 / start.elapsed().as_secs_f64();
-    std::thread::sleep(Duration::from_millis(500));
-    let arr = arrivals.lock().expect("lock").clone();
-    let mut lat: Vec<f64> = sent.iter().filter_map(|(v, t)| arr.get(v).map(|a| a.duration_since(*t).as_secs_f64() * 1e3)).collect();
-    let seen = lat.len();
-    let (p50, p99, max) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99), pct(&mut lat, 1.0));
-    report += &format!(
+            .collect();
+        let sent: Vec<(IpAddr, Instant)> = senders.into_iter().flat_map(|h| h.join().expect("sender")).collect();
+        let achieved = latency_events as f64 / start.elapsed().as_secs_f64();
+        std::thread::sleep(Duration::from_millis(500));
+        let arr = arrivals.lock().expect("lock").clone();
+        let mut lat: Vec<f64> =
+            sent.iter().filter_map(|(v, t)| arr.get(v).map(|a| a.duration_since(*t).as_secs_f64() * 1e3)).collect();
+        let seen = lat.len();
+        let (p50, p99, max) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99), pct(&mut lat, 1.0));
+        report += &format!(
         "POST to UPDATE decoded at the router, {latency_events} events at {achieved:.0}/s: {seen} seen, p50 {p50:.3} ms, p99 {p99:.3} ms, max {max:.3} ms\n"
     );
-
-    // 3. Restart with R active rules.
-    let a = agent();
-    let active_now = {
-        let mut r = a.get(format!("{base}/v1/health/detail")).call().expect("health");
-        let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
-        v["active_mitigations"].as_u64().unwrap_or(0)
-    };
-    if active_now < restart_rules {
-        // Top up with batches of 1,000 new victims in 10.192.0.0/10.
-        let mut n = 3u64 << 22;
-        let mut active = active_now;
-        while active < restart_rules {
-            let k = (restart_rules - active).min(1000);
-            let evs: Vec<Value> = (n..n + k).map(|i| event(i, "r")).collect();
-            n += k;
-            let mut r = a.post(format!("{base}/v1/events/batch")).send_json(json!({"events": evs})).expect("batch");
+    }
+    if restart_rules > 0 {
+        // 3. Restart with R active rules.
+        let a = agent();
+        let active_now = {
+            let mut r = a.get(format!("{base}/v1/health/detail")).call().expect("health");
             let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
-            active += v["accepted"].as_u64().unwrap_or(0);
+            v["active_mitigations"].as_u64().unwrap_or(0)
+        };
+        if active_now < restart_rules {
+            // Top up with batches of 1,000 new victims in 10.192.0.0/10.
+            let mut n = 3u64 << 22;
+            let mut active = active_now;
+            while active < restart_rules {
+                let k = (restart_rules - active).min(1000);
+                let evs: Vec<Value> = (n..n + k).map(|i| event(i, "r")).collect();
+                n += k;
+                let mut r = a.post(format!("{base}/v1/events/batch")).send_json(json!({"events": evs})).expect("batch");
+                let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
+                active += v["accepted"].as_u64().unwrap_or(0);
+            }
         }
-    }
-    let active = {
-        let mut r = a.get(format!("{base}/v1/health/detail")).call().expect("health");
-        let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
-        v["active_mitigations"].as_u64().unwrap_or(0)
-    };
-    let hwm = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-        .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string()))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .unwrap_or(0);
-    report += &format!("daemon peak RSS {} MiB with {active} active rules and every event above stored\n", hwm / 1024);
-    let daemon_addr: IpAddr = DAEMON.parse().expect("addr");
-    let held = || rt.block_on(router.peer_status(daemon_addr)).map_or(0, |s| s.adj_rib_in as u64);
-    let before = held();
-    stop(child);
-    for _ in 0..1000 {
-        if held() == 0 {
-            break;
+        let active = {
+            let mut r = a.get(format!("{base}/v1/health/detail")).call().expect("health");
+            let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
+            v["active_mitigations"].as_u64().unwrap_or(0)
+        };
+        let hwm = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+            })
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .unwrap_or(0);
+        report +=
+            &format!("daemon peak RSS {} MiB with {active} active rules and every event above stored\n", hwm / 1024);
+        let daemon_addr: IpAddr = DAEMON.parse().expect("addr");
+        let held = || rt.block_on(router.peer_status(daemon_addr)).map_or(0, |s| s.adj_rib_in as u64);
+        let before = held();
+        stop(child);
+        for _ in 0..1000 {
+            if held() == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let t0 = Instant::now();
-    let child = spawn(&prefixd, &dir);
-    let mut restart = None;
-    while t0.elapsed() < Duration::from_secs(120) {
-        if held() >= active {
-            restart = Some(t0.elapsed().as_secs_f64());
-            break;
+        let t0 = Instant::now();
+        let child = spawn(&prefixd, &dir);
+        let mut restart = None;
+        while t0.elapsed() < Duration::from_secs(120) {
+            if held() >= active {
+                restart = Some(t0.elapsed().as_secs_f64());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    report += &format!(
+        report += &format!(
         "restart with {active} active rules (router held {before} before the stop, 0 after): all back {} s after spawning prefixd\n",
         restart.map_or_else(|| "NOT within 120".to_string(), |s| format!("{s:.3}"))
     );
-    stop(child);
+        stop(child);
+    } else {
+        stop(child);
+    }
     rt.block_on(router.shutdown(None));
     print!("{report}");
     let _ = std::io::stdout().flush();

@@ -107,6 +107,39 @@ pub struct Peer {
     /// Graceful restart time in seconds (0: off).
     #[serde(default = "default_gr")]
     pub graceful_restart_time: u16,
+    /// Seconds between connection attempts (RFC 4271 ConnectRetryTimer).
+    #[serde(default = "default_connect_retry")]
+    pub connect_retry_seconds: u64,
+    /// Offer RFC 8654 extended messages.
+    #[serde(default = "default_true")]
+    pub extended_message: bool,
+    /// Most routes accepted from this router (routers rarely send FlowSpec to us; 0: no limit).
+    #[serde(default)]
+    pub max_prefix: usize,
+    /// What exceeding `max_prefix` does: `warn`, or `teardown` (Cease, RFC 4486 subcode 1).
+    #[serde(default)]
+    pub max_prefix_action: MaxPrefixActionConfig,
+    /// After a max-prefix teardown, try again after this many seconds (0: stay down).
+    #[serde(default)]
+    pub max_prefix_restart_seconds: u64,
+}
+
+/// `max_prefix_action`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxPrefixActionConfig {
+    /// Log and keep the session.
+    #[default]
+    Warn,
+    /// Close the session with Cease / Maximum Number of Prefixes Reached.
+    Teardown,
+}
+
+fn default_connect_retry() -> u64 {
+    5
+}
+fn default_true() -> bool {
+    true
 }
 
 fn default_port() -> u16 {
@@ -357,7 +390,14 @@ impl Config {
         let err = |file: &Path, message: String| ConfigError { file: file.display().to_string(), message };
         let text = std::fs::read_to_string(path).map_err(|e| err(path, e.to_string()))?;
         let config: Config = toml::from_str(&text).map_err(|e| err(path, e.to_string()))?;
-        config.check().map_err(|e| err(path, e))?;
+        config.check().map_err(|e| {
+            // The message starts with the key's path: name its line too.
+            let key = e.split(": ").next().unwrap_or("");
+            match locate(&text, key) {
+                Some(line) => err(path, format!("line {line}, {e}")),
+                None => err(path, e),
+            }
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let inventory = match &config.inventory {
             None => Inventory::default(),
@@ -390,63 +430,108 @@ impl Config {
         let g = &self.guardrails;
         if g.min_ttl_seconds == 0 || g.min_ttl_seconds > g.max_ttl_seconds {
             return Err(format!(
-                "guardrails: min_ttl_seconds {} must be at least 1 and at most max_ttl_seconds {}",
+                "guardrails.min_ttl_seconds: {} must be at least 1 and at most max_ttl_seconds {}",
                 g.min_ttl_seconds, g.max_ttl_seconds
             ));
         }
         if g.dst_prefix_minlen > g.dst_prefix_maxlen || g.dst_prefix_maxlen > 32 {
-            return Err("guardrails: dst_prefix_minlen..dst_prefix_maxlen must be within 0..=32".into());
+            return Err(
+                "guardrails.dst_prefix_maxlen: dst_prefix_minlen..dst_prefix_maxlen must be within 0..=32".into()
+            );
         }
         if g.dst_prefix_minlen_v6 > g.dst_prefix_maxlen_v6 || g.dst_prefix_maxlen_v6 > 128 {
-            return Err("guardrails: dst_prefix_minlen_v6..dst_prefix_maxlen_v6 must be within 0..=128".into());
+            return Err(
+                "guardrails.dst_prefix_maxlen_v6: dst_prefix_minlen_v6..dst_prefix_maxlen_v6 must be within 0..=128"
+                    .into(),
+            );
         }
         let t = &self.timers;
         if t.default_ttl_seconds < g.min_ttl_seconds || t.default_ttl_seconds > g.max_ttl_seconds {
             return Err(format!(
-                "timers: default_ttl_seconds {} outside the guardrails' TTL range",
+                "timers.default_ttl_seconds: {} outside the guardrails' TTL range",
                 t.default_ttl_seconds
             ));
         }
         if self.http.max_body_bytes < 1024 || self.http.max_body_bytes > 64 << 20 {
-            return Err("http: max_body_bytes must be between 1024 and 67108864".into());
+            return Err("http.max_body_bytes: must be between 1024 and 67108864".into());
         }
         if self.http.max_batch_events == 0 || self.http.max_batch_events > 100_000 {
-            return Err("http: max_batch_events must be between 1 and 100000".into());
+            return Err("http.max_batch_events: must be between 1 and 100000".into());
         }
         if self.http.request_timeout_seconds == 0 {
-            return Err("http: request_timeout_seconds must be at least 1".into());
+            return Err("http.request_timeout_seconds: must be at least 1".into());
         }
         if self.http.auth.mode == AuthMode::None && !self.http.listen.ip().is_loopback() {
             return Err(format!(
-                "http: auth mode \"none\" is only allowed on a loopback address, not {}",
+                "http.listen: auth mode \"none\" is only allowed on a loopback address, not {}",
                 self.http.listen
             ));
         }
         if self.storage.cache_mib == 0 || self.storage.cache_mib > 65536 {
-            return Err("storage: cache_mib must be between 1 and 65536".into());
+            return Err("storage.cache_mib: must be between 1 and 65536".into());
         }
         if self.pop.is_empty() {
-            return Err("pop must not be empty".into());
+            return Err("pop: must not be empty".into());
         }
         if t.reconciliation_interval_seconds == 0 {
-            return Err("timers: reconciliation_interval_seconds must be at least 1".into());
+            return Err("timers.reconciliation_interval_seconds: must be at least 1".into());
         }
         if !(0.0..=1.0).contains(&self.escalation.min_confidence) {
-            return Err("escalation: min_confidence must be between 0 and 1".into());
+            return Err("escalation.min_confidence: must be between 0 and 1".into());
         }
         for p in &self.bgp.peers {
             if p.hold_time == 1 || p.hold_time == 2 {
-                return Err(format!("bgp.peer {}: hold_time must be 0 or at least 3 (RFC 4271 §4.2)", p.address));
+                return Err(format!("bgp.peer[{}].hold_time: must be 0 or at least 3 (RFC 4271 §4.2)", p.address));
             }
             for f in &p.families {
-                f.parse::<bgp_core::Family>().map_err(|_| format!("bgp.peer {}: unknown family {f:?}", p.address))?;
+                f.parse::<bgp_core::Family>()
+                    .map_err(|_| format!("bgp.peer[{}].families: unknown family {f:?}", p.address))?;
+            }
+            if p.connect_retry_seconds == 0 {
+                return Err(format!("bgp.peer[{}].connect_retry_seconds: must be at least 1", p.address));
             }
             if p.graceful_restart_time > 4095 {
-                return Err(format!("bgp.peer {}: graceful_restart_time is at most 4095 (RFC 4724 §3)", p.address));
+                return Err(format!("bgp.peer[{}].graceful_restart_time: at most 4095 (RFC 4724 §3)", p.address));
             }
         }
         Ok(())
     }
+}
+
+/// The 1-based line of a key given as `section.key` or `bgp.peer[ADDRESS].key`, found by reading
+/// the TOML text (for errors found after parsing, when spans are gone).
+fn locate(text: &str, path: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let key_is = |t: &str, key: &str| t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='));
+    if let Some(rest) = path.strip_prefix("bgp.peer[") {
+        let (addr, key) = rest.split_once("].")?;
+        let quoted = format!("\"{addr}\"");
+        let at = lines.iter().position(|l| key_is(l.trim(), "address") && l.contains(&quoted))?;
+        let header = (0..=at).rev().find(|i| lines.get(*i).is_some_and(|l| l.trim().starts_with("[[")))?;
+        for (i, l) in lines.iter().enumerate().skip(header + 1) {
+            let t = l.trim();
+            if t.starts_with('[') {
+                break;
+            }
+            if key_is(t, key) {
+                return Some(i + 1);
+            }
+        }
+        return Some(at + 1);
+    }
+    let (section, key) = path.rsplit_once('.').unwrap_or(("", path));
+    let mut inside = section.is_empty();
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            inside = t.trim_matches(|c| c == '[' || c == ']').trim() == section;
+            continue;
+        }
+        if inside && key_is(t, key) {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -482,5 +567,24 @@ mod tests {
         )
         .unwrap();
         assert!(c.check().unwrap_err().contains("ipv4-flowspek"));
+    }
+
+    #[test]
+    fn value_errors_name_the_line_too() {
+        let dir = std::env::temp_dir().join(format!("prefixd-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(&f, "pop = \"x\"\n\n[guardrails]\nmax_ports = 8\nmin_ttl_seconds = 600\nmax_ttl_seconds = 60\n")
+            .unwrap();
+        let e = Config::load(&f).unwrap_err().to_string();
+        assert!(e.contains("c.toml") && e.contains("line 5") && e.contains("guardrails.min_ttl_seconds"), "{e}");
+        std::fs::write(
+            &f,
+            "[[bgp.peer]]\naddress = \"192.0.2.1\"\nremote_as = 1\n[[bgp.peer]]\naddress = \"192.0.2.2\"\nremote_as = 2\nhold_time = 2\n",
+        )
+        .unwrap();
+        let e = Config::load(&f).unwrap_err().to_string();
+        assert!(e.contains("line 7") && e.contains("bgp.peer[192.0.2.2].hold_time"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

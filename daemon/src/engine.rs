@@ -212,6 +212,11 @@ struct State {
     active: HashMap<String, Box<Mitigation>>,
     by_scope: HashMap<Scope, Vec<String>>,
     per_customer: HashMap<String, usize>,
+    /// Active mitigations per address family: [IPv4, IPv6].
+    per_family: [usize; 2],
+    /// Attacks by scope: (first event, latest event) while events keep coming within the
+    /// correlation window; escalation measures persistence from the first.
+    attacks: HashMap<Scope, (Millis, Millis)>,
     /// The desired set as routes: NLRI -> (mitigation id, route), kept beside `active`.
     desired: HashMap<Nlri, (String, Route)>,
     nlri_of: HashMap<String, Nlri>,
@@ -250,6 +255,8 @@ pub fn start(
         active: HashMap::new(),
         by_scope: HashMap::new(),
         per_customer: HashMap::new(),
+        per_family: [0, 0],
+        attacks: HashMap::new(),
         desired: HashMap::new(),
         nlri_of: HashMap::new(),
         quiet: HashMap::new(),
@@ -440,6 +447,7 @@ impl State {
         self.active.clear();
         self.by_scope.clear();
         self.per_customer.clear();
+        self.per_family = [0, 0];
         self.desired.clear();
         self.nlri_of.clear();
         for m in r.all_mitigations()? {
@@ -511,6 +519,9 @@ impl State {
     }
 
     fn index_with_route(&mut self, m: Mitigation, route: Option<Route>) {
+        if let Some(n) = self.per_family.get_mut(usize::from(m.victim_ip.is_ipv6())) {
+            *n += 1;
+        }
         self.set_route(&m.mitigation_id.clone(), route);
         self.by_scope.entry((m.victim_ip, m.vector)).or_default().push(m.mitigation_id.clone());
         if let Some(c) = &m.customer_id {
@@ -522,6 +533,9 @@ impl State {
     fn unindex(&mut self, id: &str) -> Option<Mitigation> {
         let m = *self.active.remove(id)?;
         self.set_route(id, None);
+        if let Some(n) = self.per_family.get_mut(usize::from(m.victim_ip.is_ipv6())) {
+            *n = n.saturating_sub(1);
+        }
         if let Some(c) = &m.customer_id {
             if let Some(n) = self.per_customer.get_mut(c) {
                 *n = n.saturating_sub(1);
@@ -678,7 +692,7 @@ impl State {
         v
     }
 
-    fn quota_load(&mut self, customer: Option<&str>, now: Millis) -> Load {
+    fn quota_load(&mut self, customer: Option<&str>, v6: bool, now: Millis) -> Load {
         while self.new_times.front().is_some_and(|t| t + 60_000 <= now) {
             self.new_times.pop_front();
         }
@@ -687,6 +701,7 @@ impl State {
             pop_active: self.active.len(),
             global_active: self.active.len(),
             new_last_minute: self.new_times.len(),
+            peer_announced: self.per_family.get(usize::from(v6)).copied().unwrap_or(0),
         }
     }
 
@@ -694,7 +709,7 @@ impl State {
     fn guard(&mut self, spec: &MatchSpec, ttl: u64, customer: Option<&str>, now: Millis) -> Result<(), Refusal> {
         let policy = self.shared.policy();
         let cfg: &Config = &policy.config;
-        let load = self.quota_load(customer, now);
+        let load = self.quota_load(customer, spec.victim.is_ipv6(), now);
         let safelist = self.safelist_entries(now);
         let prefix_len = if spec.victim.is_ipv6() { 128 } else { 32 };
         let c = Candidate { spec, prefix_len, ttl_seconds: ttl };
@@ -867,6 +882,13 @@ impl State {
         };
         let scope = (input.victim_ip, input.vector);
         let cfg = &policy.config;
+        let window = cfg.timers.correlation_window_seconds * 1000;
+        let attack = self.attacks.entry(scope).or_insert((now, now));
+        if now.saturating_sub(attack.1) > window {
+            *attack = (now, now);
+        }
+        attack.1 = now;
+        let attack_started = attack.0;
         // Correlation with what is active for this scope.
         let related: Vec<(String, Relation)> = self
             .by_scope
@@ -922,7 +944,7 @@ impl State {
         let action = step.action();
         let rule = spec.rule(action).map_err(|e| ApiError::new(422, format!("refused: rule does not encode: {e}")))?;
         let route = Route::flowspec(&rule).map_err(|e| ApiError::new(422, format!("refused: {e}")))?;
-        let started = held.iter().map(|m| m.attack_started_at).min().unwrap_or(now).min(now);
+        let started = held.iter().map(|m| m.attack_started_at).min().unwrap_or(now).min(attack_started);
         let id = new_id();
         for old in &replaced {
             self.end(old, MitigationStatus::Withdrawn, &format!("replaced by {id}"), actor, now, false);
@@ -1131,14 +1153,14 @@ impl State {
         let policy = self.shared.policy();
         let owner = policy.inventory.lookup(input.victim_ip);
         let customer = owner.map(|o| o.customer.customer_id.clone());
-        if let Err(r) = self.guard(&spec, input.ttl_seconds, customer.as_deref(), now) {
-            return Err(ApiError::new(422, format!("refused by guardrail: {r}"))
-                .with("guardrail", serde_json::to_value(&r).unwrap_or(Value::Null)));
-        }
         let rule = spec.rule(action).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let route = Route::flowspec(&rule).map_err(|e| ApiError::bad_request(e.to_string()))?;
         if let Some((id, _)) = self.desired.get(&route.nlri) {
             return Err(ApiError::conflict("a mitigation with this match is active").with("mitigation_id", id.clone()));
+        }
+        if let Err(r) = self.guard(&spec, input.ttl_seconds, customer.as_deref(), now) {
+            return Err(ApiError::new(422, format!("refused by guardrail: {r}"))
+                .with("guardrail", serde_json::to_value(&r).unwrap_or(Value::Null)));
         }
         let id = new_id();
         let prefix = format!("{}/{}", input.victim_ip, if input.victim_ip.is_ipv6() { 128 } else { 32 });
@@ -1250,6 +1272,8 @@ impl State {
         }
         let quiet = policy.config.timers.quiet_period_seconds * 1000;
         self.quiet.retain(|_, t| *t + quiet > now);
+        let window = policy.config.timers.correlation_window_seconds * 1000;
+        self.attacks.retain(|_, (_, last)| now.saturating_sub(*last) <= window);
     }
 
     fn peer_event(&mut self, e: &speaker::Event) -> bool {

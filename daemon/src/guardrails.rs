@@ -56,11 +56,20 @@ pub struct Quotas {
     pub max_active_global: usize,
     /// New mitigations per minute.
     pub max_new_per_minute: usize,
+    /// Most rules announced to one router (all active rules of the rule's address family: every
+    /// router that negotiated the family receives them all).
+    pub max_announcements_per_peer: usize,
 }
 
 impl Default for Quotas {
     fn default() -> Self {
-        Quotas { max_active_per_customer: 5, max_active_per_pop: 200, max_active_global: 500, max_new_per_minute: 60 }
+        Quotas {
+            max_active_per_customer: 5,
+            max_active_per_pop: 200,
+            max_active_global: 500,
+            max_new_per_minute: 60,
+            max_announcements_per_peer: 500,
+        }
     }
 }
 
@@ -111,6 +120,8 @@ pub struct Load {
     pub global_active: usize,
     /// Mitigations created in the last minute.
     pub new_last_minute: usize,
+    /// Active rules of the candidate's address family, which every router of that family has.
+    pub peer_announced: usize,
 }
 
 /// Why a mitigation is refused (HTTP 422 with `guardrail` set to the variant name).
@@ -202,6 +213,7 @@ impl Guardrails {
             ("pop", load.pop_active, quotas.max_active_per_pop),
             ("global", load.global_active, quotas.max_active_global),
             ("new_per_minute", load.new_last_minute, quotas.max_new_per_minute),
+            ("per_peer", load.peer_announced, quotas.max_announcements_per_peer),
         ] {
             if active >= limit {
                 return Err(Refusal::Quota { scope, active, limit });

@@ -43,6 +43,20 @@ pub fn peer_config(p: &crate::config::Peer, restarting: bool) -> Result<PeerConf
             Some(std::env::var(var).map_err(|_| format!("peer {}: environment variable {var} is not set", p.address))?);
     }
     pc.ttl_security = p.ttl_security;
+    pc.connect_retry = std::time::Duration::from_secs(p.connect_retry_seconds);
+    pc.extended_message = p.extended_message;
+    if p.max_prefix > 0 {
+        pc.max_prefix = Some(speaker::MaxPrefix {
+            limit: p.max_prefix,
+            action: match p.max_prefix_action {
+                crate::config::MaxPrefixActionConfig::Warn => speaker::MaxPrefixAction::Warn,
+                crate::config::MaxPrefixActionConfig::Teardown => speaker::MaxPrefixAction::Teardown {
+                    restart_after: (p.max_prefix_restart_seconds > 0)
+                        .then(|| std::time::Duration::from_secs(p.max_prefix_restart_seconds)),
+                },
+            },
+        });
+    }
     if p.graceful_restart_time > 0 {
         pc.graceful_restart =
             Some(GracefulRestartConfig { restart_time: p.graceful_restart_time, restarting, helper: true });

@@ -1,0 +1,157 @@
+//! The engine's decisions without BGP: correlation of overlapping events, escalation and
+//! de-escalation, the quiet period, the correlation window, the per-peer quota, manual
+//! mitigations and bulk withdraw.
+
+use std::sync::Arc;
+
+use prefixd::config::Config;
+use prefixd::engine::{BulkWithdraw, EventOutcome, Handle, Request};
+use prefixd::error::ApiError;
+use prefixd::model::{Actor, EventInput, Mitigation};
+use serde_json::json;
+
+fn start(name: &str, edit: impl FnOnce(&mut prefixd::config::Loaded)) -> (Handle, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("prefixd-engine-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut loaded = Config::embedded();
+    loaded.config.guardrails.min_ttl_seconds = 1;
+    loaded.inventory = toml::from_str(
+        r#"
+        [[customers]]
+        customer_id = "c1"
+        prefixes = ["203.0.113.0/24", "2001:db8::/32"]
+        "#,
+    )
+    .unwrap();
+    loaded.playbooks = toml::from_str(
+        r#"
+        [[playbooks]]
+        name = "udp"
+        match = { vector = "udp_flood" }
+        steps = [{ action = "police", rate_bps = 8000000, ttl_seconds = 60 },
+                 { action = "discard", ttl_seconds = 60, require_confidence_at_least = 0.8, require_persistence_seconds = 0 }]
+        "#,
+    )
+    .unwrap();
+    edit(&mut loaded);
+    let store = prefixd::store::Store::open(&dir.join("p.redb")).unwrap();
+    let (h, _task) = prefixd::engine::start(store, Arc::new(loaded), None, None).unwrap();
+    (h, dir)
+}
+
+async fn event(
+    h: &Handle,
+    victim: &str,
+    ports: &[u16],
+    id: &str,
+    extra: serde_json::Value,
+) -> Result<EventOutcome, ApiError> {
+    let mut v = json!({"timestamp": "2026-11-25T10:00:00Z", "source": "t", "victim_ip": victim,
+                       "vector": "udp_flood", "top_dst_ports": ports, "event_id": id});
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    let input: EventInput = serde_json::from_value(v).unwrap();
+    h.call(|r| Request::Event(Box::new(input), Actor::system(), r)).await
+}
+
+fn mitigation(h: &Handle, id: &str) -> Mitigation {
+    h.store.read().unwrap().mitigation(id).unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn correlation_superset_subset_overlap_disjoint() {
+    let (h, dir) = start("corr", |_| {});
+    let a = event(&h, "203.0.113.1", &[53, 80], "a", json!({})).await.unwrap();
+    assert_eq!(a.status, "accepted");
+    let a_id = a.mitigation_id.clone().unwrap();
+    // Subset: the same mitigation, extended.
+    let b = event(&h, "203.0.113.1", &[53], "b", json!({})).await.unwrap();
+    assert_eq!((b.status.as_str(), b.mitigation_id.as_deref()), ("extended", Some(a_id.as_str())));
+    // Overlap: extended to the union of the ports.
+    let c = event(&h, "203.0.113.1", &[80, 443], "c", json!({})).await.unwrap();
+    assert_eq!((c.status.as_str(), c.mitigation_id.as_deref()), ("extended", Some(a_id.as_str())));
+    assert_eq!(mitigation(&h, &a_id).dst_ports, vec![53, 80, 443]);
+    assert_eq!(c.rule.as_deref(), Some("dst 203.0.113.1/32 proto =17 dport =53|=80|=443 then rate-bytes 1000000"));
+    // Disjoint: a second mitigation beside it.
+    let d = event(&h, "203.0.113.1", &[123], "d", json!({})).await.unwrap();
+    assert_eq!(d.status, "accepted");
+    assert_ne!(d.mitigation_id.as_deref(), Some(a_id.as_str()));
+    // Superset of both (every port): a new one that replaces them.
+    let e = event(&h, "203.0.113.1", &[], "e", json!({})).await.unwrap();
+    assert_eq!(e.status, "accepted");
+    assert_eq!(mitigation(&h, &a_id).status.as_str(), "withdrawn");
+    assert_eq!(mitigation(&h, d.mitigation_id.as_deref().unwrap()).status.as_str(), "withdrawn");
+    assert!(mitigation(&h, &a_id).reason.unwrap().starts_with("replaced by"));
+    assert_eq!(h.shared.active.load(std::sync::atomic::Ordering::Relaxed), 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn escalation_then_deescalation_and_duplicates() {
+    let (h, dir) = start("esc", |l| l.config.escalation.min_persistence_seconds = 0);
+    let a = event(&h, "203.0.113.2", &[53], "a", json!({"confidence": 0.5})).await.unwrap();
+    let id = a.mitigation_id.unwrap();
+    // Not confident enough: extended, still police.
+    let b = event(&h, "203.0.113.2", &[53], "b", json!({"confidence": 0.75})).await.unwrap();
+    assert_eq!(b.status, "extended");
+    // Confident: escalated to discard.
+    let c = event(&h, "203.0.113.2", &[53], "c", json!({"confidence": 0.9})).await.unwrap();
+    assert_eq!(c.status, "escalated");
+    assert_eq!(c.rule.as_deref(), Some("dst 203.0.113.2/32 proto =17 dport =53 then discard"));
+    assert_eq!(mitigation(&h, &id).status.as_str(), "escalated");
+    // Confidence falls: back to police.
+    let d = event(&h, "203.0.113.2", &[53], "d", json!({"confidence": 0.2})).await.unwrap();
+    assert_eq!(d.status, "extended");
+    assert_eq!(d.rule.as_deref(), Some("dst 203.0.113.2/32 proto =17 dport =53 then rate-bytes 1000000"));
+    assert_eq!(mitigation(&h, &id).status.as_str(), "active");
+    // A repeated (source, event_id) is a 409 and changes nothing.
+    let e = event(&h, "203.0.113.2", &[53], "d", json!({})).await.unwrap_err();
+    assert_eq!(e.status, 409);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn quiet_period_window_per_peer_quota_manual_and_bulk() {
+    let (h, dir) = start("quiet", |l| {
+        l.config.quotas.max_announcements_per_peer = 2;
+        l.config.quotas.max_active_per_customer = 100;
+    });
+    // Unban, then the quiet period.
+    let a = event(&h, "203.0.113.3", &[53], "a", json!({})).await.unwrap();
+    let un = event(&h, "203.0.113.3", &[53], "a", json!({"action": "unban"})).await.unwrap();
+    assert_eq!((un.status.as_str(), un.mitigation_id.clone()), ("withdrawn", a.mitigation_id));
+    let again = event(&h, "203.0.113.3", &[53], "a2", json!({})).await.unwrap();
+    assert_eq!((again.status.as_str(), again.reason.as_deref()), ("accepted_no_mitigation", Some("quiet_period")));
+    let missing = event(&h, "203.0.113.3", &[53], "zzz", json!({"action": "unban"})).await.unwrap();
+    assert_eq!(missing.status, "not_found");
+    let noid: EventInput = serde_json::from_value(json!({"timestamp": "2026-11-25T10:00:00Z", "source": "t",
+        "victim_ip": "203.0.113.3", "vector": "udp_flood", "action": "unban"}))
+    .unwrap();
+    let noid = h.call(|r| Request::Event(Box::new(noid), Actor::system(), r)).await.unwrap();
+    assert_eq!(noid.status, "ignored_no_event_id");
+    // Per-peer quota: two IPv4 rules, the third is refused; IPv6 has its own count.
+    event(&h, "203.0.113.4", &[53], "p1", json!({})).await.unwrap();
+    event(&h, "203.0.113.5", &[53], "p2", json!({})).await.unwrap();
+    let refused = event(&h, "203.0.113.6", &[53], "p3", json!({})).await.unwrap_err();
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.extra["guardrail"]["scope"], "per_peer", "{refused:?}");
+    event(&h, "2001:db8::6", &[53], "p4", json!({})).await.unwrap();
+    // Unknown address: accepted, no mitigation.
+    let other = event(&h, "192.0.2.1", &[53], "o", json!({})).await.unwrap();
+    assert_eq!((other.status.as_str(), other.reason.as_deref()), ("accepted_no_mitigation", Some("not_in_inventory")));
+    // Bulk withdraw by victim and by id.
+    let b: BulkWithdraw = serde_json::from_value(json!({"victim_ip": "203.0.113.4", "reason": "done"})).unwrap();
+    let v = h.call(|r| Request::BulkWithdraw(b, Actor::system(), r)).await.unwrap();
+    assert_eq!(v["withdrawn"].as_array().unwrap().len(), 1, "{v}");
+    // Manual mitigation now fits, and a second with the same match is a conflict.
+    let manual: prefixd::engine::ManualInput = serde_json::from_value(json!({"reason": "by hand",
+        "victim_ip": "203.0.113.9", "protocol": "tcp", "dst_ports": [22], "action": "discard", "ttl_seconds": 60}))
+    .unwrap();
+    let m = h.call(|r| Request::Create(Box::new(manual.clone()), Actor::system(), r)).await.unwrap();
+    assert_eq!(m.rule, "dst 203.0.113.9/32 proto =6 dport =22 then discard");
+    let dup = h.call(|r| Request::Create(Box::new(manual), Actor::system(), r)).await.unwrap_err();
+    assert_eq!(dup.status, 409);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -41,6 +41,7 @@ max_active_per_customer = 10000000
 max_active_per_pop = 10000000
 max_active_global = 10000000
 max_new_per_minute = 100000000
+max_announcements_per_peer = 100000000
 [storage]
 path = "@DIR@/prefixd.redb"
 [[inventory.customers]]

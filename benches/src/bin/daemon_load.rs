@@ -55,6 +55,7 @@ max_active_per_customer = 1000000
 max_active_per_pop = 1000000
 max_active_global = 1000000
 max_new_per_minute = 100000000
+max_announcements_per_peer = 100000000
 [timers]
 reconciliation_interval_seconds = 3600
 [storage]

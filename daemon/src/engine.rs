@@ -225,6 +225,8 @@ struct State {
     safelist: BTreeMap<String, SafelistRecord>,
     new_times: VecDeque<Millis>,
     audit_seq: u64,
+    /// A failed commit asks for the in-memory state to be rebuilt from the store.
+    reload_tx: mpsc::UnboundedSender<()>,
     // Per batch:
     writes: Vec<Write>,
     routes: BTreeMap<Nlri, Option<Route>>,
@@ -248,7 +250,9 @@ pub fn start(
         started_at: now,
         events_accepted: AtomicU64::new(0),
     });
+    let (reload_tx, reload_rx) = mpsc::unbounded_channel();
     let mut st = State {
+        reload_tx,
         shared: shared.clone(),
         store: store.clone(),
         speaker,
@@ -270,7 +274,7 @@ pub fn start(
     st.load()?;
     let (tx, rx) = mpsc::channel(8192);
     let handle = Handle { tx, shared, store };
-    let task = tokio::spawn(run(st, rx, speaker_events));
+    let task = tokio::spawn(run(st, rx, speaker_events, reload_rx));
     Ok((handle, task))
 }
 
@@ -278,6 +282,7 @@ async fn run(
     mut st: State,
     mut rx: mpsc::Receiver<Request>,
     mut speaker_events: Option<mpsc::UnboundedReceiver<speaker::Event>>,
+    mut reload_rx: mpsc::UnboundedReceiver<()>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -319,6 +324,16 @@ async fn run(
                     let _ = done.send(());
                     break;
                 }
+            }
+            Some(()) = reload_rx.recv() => {
+                // A commit failed: what was decided in memory for it was answered 500, so forget it
+                // and take the store's word; reconciliation then corrects the routers.
+                while reload_rx.try_recv().is_ok() {}
+                match st.load() {
+                    Ok(()) => warn!("a commit failed: state reloaded from the store"),
+                    Err(e) => tracing::error!("a commit failed and the store cannot be read: {e}"),
+                }
+                next_reconcile = tokio::time::Instant::now();
             }
             () = tokio::time::sleep_until(next_reconcile) => {
                 st.reconcile().await;
@@ -603,7 +618,11 @@ impl State {
             }
             return;
         }
+        let reload = self.reload_tx.clone();
         self.store.submit(writes, move |r| {
+            if r.is_err() {
+                let _ = reload.send(());
+            }
             let r = r.map_err(ApiError::store);
             for f in finishers {
                 f(r.clone());

@@ -31,6 +31,7 @@ max_active_per_customer = 100000
 max_active_per_pop = 100000
 max_active_global = 100000
 max_new_per_minute = 1000000
+max_announcements_per_peer = 100000
 [storage]
 path = "@DIR@/prefixd.redb"
 [[inventory.customers]]

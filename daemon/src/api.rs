@@ -310,6 +310,27 @@ struct ListQuery {
 }
 
 impl ListQuery {
+    /// 400 for a filter this route does not apply (rather than ignoring it and returning everything).
+    fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        let given = [
+            ("status", self.status.is_some()),
+            ("customer_id", self.customer_id.is_some()),
+            ("victim_ip", self.victim_ip.is_some()),
+            ("pop", self.pop.is_some()),
+            ("source", self.source.is_some()),
+            ("action", self.action.is_some()),
+            ("actor_id", self.actor_id.is_some()),
+            ("target_id", self.target_id.is_some()),
+        ];
+        match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
+            Some((k, _)) => Err(ApiError::bad_request(format!(
+                "{k} is not a filter of this route (filters: {})",
+                allowed.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
     fn page(&self) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(100);
         if limit == 0 || limit > 1000 {
@@ -320,6 +341,7 @@ impl ListQuery {
 }
 
 async fn list_events(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
+    q.only(&["victim_ip", "source"])?;
     let page = q.page()?;
     let l = read(&s, move |r| {
         r.events(&page, |e| {
@@ -341,6 +363,7 @@ async fn list_events(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Re
 }
 
 async fn list_mitigations(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
+    q.only(&["status", "customer_id", "victim_ip", "pop"])?;
     let page = q.page()?;
     let statuses: Option<Vec<MitigationStatus>> = q
         .status
@@ -388,8 +411,14 @@ async fn withdraw(
     State(s): State<AppState>,
     a: Ext,
     Path(id): Path<String>,
-    Body(b): Body<WithdrawBody>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    // The body is optional: no body is `{}`.
+    let b: WithdrawBody = if body.iter().all(u8::is_ascii_whitespace) {
+        WithdrawBody { reason: None, operator_id: None }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
+    };
     let _ = b.operator_id;
     let exists = {
         let id = id.clone();
@@ -553,6 +582,7 @@ async fn ip_history(State(s): State<AppState>, Path(ip): Path<String>) -> Result
 }
 
 async fn audit(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
+    q.only(&["action", "actor_id", "target_id"])?;
     let page = q.page()?;
     let l = read(&s, move |r| {
         r.audit(&page, |a| {
@@ -657,7 +687,7 @@ async fn put_playbooks(
 }
 
 /// Writes a file so that readers see the old or the new content, never a mix: a temporary file in
-/// the same directory, fsync, the old one kept as `.bak`, rename.
+/// the same directory, fsync, the old one kept as `FILE.bak`, rename.
 pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     let tmp = path.with_extension("tmp");
@@ -667,7 +697,9 @@ pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> 
         f.sync_all()?;
     }
     if path.exists() {
-        std::fs::copy(path, path.with_extension("bak"))?;
+        let mut bak = path.as_os_str().to_owned();
+        bak.push(".bak");
+        std::fs::copy(path, std::path::PathBuf::from(bak))?;
     }
     std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -200,7 +200,8 @@ impl Default for Bgp {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Timers {
-    /// TTL of a mitigation when the playbook step names none.
+    /// TTL given to a mitigation whose playbook no longer exists (after a playbook change) when
+    /// an event extends it.
     pub default_ttl_seconds: u64,
     /// How often the desired set is compared with each peer's Adj-RIB-Out.
     pub reconciliation_interval_seconds: u64,
@@ -230,7 +231,7 @@ pub struct Escalation {
     /// The attack must have lasted this long.
     pub min_persistence_seconds: u64,
     /// And the detector be at least this confident.
-    pub min_confidence: f32,
+    pub min_confidence: f64,
     /// Longest time a mitigation stays escalated.
     pub max_escalated_duration_seconds: u64,
 }
@@ -250,7 +251,8 @@ impl Default for Escalation {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Storage {
-    /// The redb file.
+    /// The redb file; relative to the config file's directory (to the working directory for the
+    /// embedded defaults).
     pub path: PathBuf,
     /// Page cache of the store, in MiB.
     pub cache_mib: usize,
@@ -271,8 +273,7 @@ pub struct Safelist {
 }
 
 /// Playbooks inline (`[[playbooks]]`), or the path of their own TOML file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PlaybooksSource {
     /// A file, relative to the config file, holding `[[playbooks]]`.
     File(PathBuf),
@@ -281,8 +282,7 @@ pub enum PlaybooksSource {
 }
 
 /// Inventory inline, or the path of its own TOML file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InventorySource {
     /// A file, relative to the config file.
     File(PathBuf),
@@ -349,6 +349,48 @@ pub struct ConfigError {
     pub message: String,
 }
 
+// Hand-written rather than `#[serde(untagged)]`: an untagged enum reports "did not match any
+// variant" for a mistake inside an inline table; these pass the inline form straight to the
+// inner type, so the error names its line and key.
+impl<'de> Deserialize<'de> for InventorySource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = InventorySource;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a file name or an inventory table")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(InventorySource::File(PathBuf::from(v)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Inventory::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(InventorySource::Inline)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for PlaybooksSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PlaybooksSource;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a file name or an array of [[playbooks]] tables")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(PlaybooksSource::File(PathBuf::from(v)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::<crate::playbook::Playbook>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(PlaybooksSource::Inline)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A configuration with its inventory and playbooks read from wherever they live.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
@@ -399,6 +441,11 @@ impl Config {
             }
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        // Relative paths in a config file are relative to the file, like inventory and playbooks.
+        let mut config = config;
+        if config.storage.path.is_relative() {
+            config.storage.path = base.join(&config.storage.path);
+        }
         let inventory = match &config.inventory {
             None => Inventory::default(),
             Some(InventorySource::Inline(i)) => i.clone(),
@@ -567,6 +614,25 @@ mod tests {
         )
         .unwrap();
         assert!(c.check().unwrap_err().contains("ipv4-flowspek"));
+    }
+
+    #[test]
+    fn inline_inventory_and_playbook_errors_name_line_and_key() {
+        let e = toml::from_str::<Config>(
+            "[[inventory.customers]]\ncustomer_id = \"c\"\nprefixes = [\"203.0.113.0/24\"]\nservicez = []\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 4") && e.contains("servicez"), "{e}");
+        let e = toml::from_str::<Config>(
+            "[[playbooks]]\nname = \"p\"\nmatch = { vector = \"udp_flood\" }\nsteps = [{ action = \"polize\", ttl_seconds = 60 }]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 4") && e.contains("polize"), "{e}");
+        let c: Config = toml::from_str("inventory = \"inv.toml\"\nplaybooks = \"pb.toml\"\n").unwrap();
+        assert_eq!(c.inventory, Some(InventorySource::File("inv.toml".into())));
+        assert_eq!(c.playbooks, Some(PlaybooksSource::File("pb.toml".into())));
     }
 
     #[test]

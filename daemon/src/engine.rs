@@ -146,7 +146,7 @@ pub struct ReconcileReport {
     pub replaced: usize,
     /// Peers compared.
     pub peers: usize,
-    /// True in dry-run (nothing sent; the counts say what would have been).
+    /// True in dry-run: nothing is compared or sent, the counts are zero.
     pub dry_run: bool,
 }
 
@@ -534,11 +534,15 @@ impl State {
     }
 
     fn index_with_route(&mut self, m: Mitigation, route: Option<Route>) {
+        let manual = m.playbook == "manual";
         if let Some(n) = self.per_family.get_mut(usize::from(m.victim_ip.is_ipv6())) {
             *n += 1;
         }
         self.set_route(&m.mitigation_id.clone(), route);
-        self.by_scope.entry((m.victim_ip, m.vector)).or_default().push(m.mitigation_id.clone());
+        // Operators' mitigations stand alone: detector events do not correlate with them.
+        if !manual {
+            self.by_scope.entry((m.victim_ip, m.vector)).or_default().push(m.mitigation_id.clone());
+        }
         if let Some(c) = &m.customer_id {
             *self.per_customer.entry(c.clone()).or_default() += 1;
         }
@@ -675,6 +679,26 @@ impl State {
                 );
                 self.safelist.insert(rec.prefix.clone(), rec.clone());
                 self.writes.push(Write::Safelist(rec.clone()));
+                // Never mitigated: what is active on the prefix goes now.
+                if let Ok(net) = rec.prefix.parse::<crate::inventory::ipnet_str::Net>() {
+                    let covered: Vec<String> = self
+                        .active
+                        .values()
+                        .filter(|m| net.contains(m.victim_ip))
+                        .map(|m| m.mitigation_id.clone())
+                        .collect();
+                    let now = now_ms();
+                    for id in covered {
+                        self.end(
+                            &id,
+                            MitigationStatus::Withdrawn,
+                            &format!("safelisted {}", rec.prefix),
+                            &actor,
+                            now,
+                            false,
+                        );
+                    }
+                }
                 finisher(reply, Ok(rec))
             }
             Request::SafelistRemove(prefix, actor, reply) => {
@@ -686,11 +710,7 @@ impl State {
                 finisher(reply, Ok(()))
             }
             Request::SetPolicy(policy, what, actor, reply) => {
-                let was_enforced = self.enforced();
                 *self.shared.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
-                if was_enforced != self.enforced() {
-                    warn!("mode changes need a restart; keeping the running mode's behaviour for BGP");
-                }
                 self.audit(&actor, what, ("config", what), Value::Null);
                 finisher(reply, Ok(()))
             }
@@ -788,7 +808,9 @@ impl State {
             return Err((e, false));
         }
         let result = self.ban(&input, &mut ev, now, actor);
-        if let Some(k) = key {
+        // A refused event does not take its id: the detector may send it again once the refusal
+        // is lifted (safelist entry removed, quota freed).
+        if let Some(k) = key.filter(|_| ev.status != "rejected") {
             self.event_keys
                 .insert(k, EventRef { event_id: ev.event_id.clone(), mitigation_id: ev.mitigation_id.clone() });
         }
@@ -894,9 +916,13 @@ impl State {
                     NoRule::DisjointPorts { .. } => "disjoint_ports",
                     NoRule::UnknownVector(_) => "unknown_vector",
                 };
-                return Err(ApiError::new(422, format!("refused: {e}"))
-                    .with("guardrail", name)
-                    .with("refusal", serde_json::to_value(&e).unwrap_or(Value::Null)));
+                // Same shape as a guardrail refusal: an object named by its `guardrail` field.
+                let mut g = serde_json::to_value(&e).unwrap_or(Value::Null);
+                if let Some(o) = g.as_object_mut() {
+                    o.remove("reason");
+                    o.insert("guardrail".into(), Value::from(name));
+                }
+                return Err(ApiError::new(422, format!("refused: {e}")).with("guardrail", g));
             }
         };
         let scope = (input.victim_ip, input.vector);
@@ -961,8 +987,17 @@ impl State {
             return Err(refuse(ev, r));
         }
         let action = step.action();
-        let rule = spec.rule(action).map_err(|e| ApiError::new(422, format!("refused: rule does not encode: {e}")))?;
-        let route = Route::flowspec(&rule).map_err(|e| ApiError::new(422, format!("refused: {e}")))?;
+        let built = spec.rule(action).map_err(|e| e.to_string()).and_then(|rule| {
+            let route = Route::flowspec(&rule).map_err(|e| e.to_string())?;
+            Ok((rule, route))
+        });
+        let (rule, route) = match built {
+            Ok(b) => b,
+            Err(e) => {
+                ev.status = "rejected".into();
+                return Err(ApiError::new(422, format!("refused: the rule does not encode: {e}")));
+            }
+        };
         let started = held.iter().map(|m| m.attack_started_at).min().unwrap_or(now).min(attack_started);
         let id = new_id();
         for old in &replaced {
@@ -1037,13 +1072,36 @@ impl State {
         let playbook = policy.playbooks.playbooks.iter().find(|p| p.name == m.playbook);
         let mut status = "extended";
         let old_route = route_of(&m).ok();
-        // Escalation: the next step, when the attack has lasted and the detector is sure.
-        if let Some(next) = playbook.and_then(|p| p.steps.get(m.step + 1)) {
+        let g = &cfg.guardrails;
+        let refuse = |ev: &mut Event, r: Refusal| {
+            ev.status = "rejected".into();
+            ApiError::new(422, format!("refused by guardrail: {r}"))
+                .with("guardrail", serde_json::to_value(&r).unwrap_or(Value::Null))
+        };
+        // A victim safelisted since the mitigation started is not extended (adding it to the
+        // safelist withdrew the mitigation; this covers entries from a reload).
+        if self.safelist_entries(now).iter().any(|e| e.prefix.contains(m.victim_ip)) {
+            return Err(refuse(ev, Refusal::Safelisted { victim: m.victim_ip }));
+        }
+        // Audit records written below are taken back if the TTL guardrail refuses.
+        let mark = (self.writes.len(), self.audit_seq);
+        let conf = input.confidence;
+        let strict = policy
+            .inventory
+            .lookup(m.victim_ip)
+            .and_then(|o| o.customer.policy_profile.as_deref())
+            .is_some_and(|p| p == "strict");
+        if m.status == MitigationStatus::Escalated && conf.is_some_and(|c| c < cfg.escalation.min_confidence) {
+            // The detector is no longer sure: back to the first step.
+            self.deescalate(&mut m, now, actor, "confidence fell below escalation.min_confidence");
+        } else if let Some(next) = playbook.and_then(|p| p.steps.get(m.step + 1)) {
+            // Escalation: the next step, when the attack has lasted and the detector is sure; never
+            // for customers with policy_profile "strict", nor while the kill switch is on.
             let lasted = now.saturating_sub(m.attack_started_at) / 1000;
             let need_persist = next.require_persistence_seconds.unwrap_or(cfg.escalation.min_persistence_seconds);
             let need_conf = next.require_confidence_at_least.unwrap_or(cfg.escalation.min_confidence);
-            let conf = input.confidence.unwrap_or(0.0);
-            if cfg.escalation.enabled && lasted >= need_persist && conf >= need_conf {
+            let c = conf.unwrap_or(0.0);
+            if cfg.escalation.enabled && !strict && !g.kill_switch && lasted >= need_persist && c >= need_conf {
                 let from = m.action_type;
                 m.step += 1;
                 self.set_step(&mut m, next, now);
@@ -1054,23 +1112,17 @@ impl State {
                     actor,
                     "mitigation_escalated",
                     ("mitigation", id),
-                    json!({"from": from, "to": m.action_type, "step": m.step, "persisted_seconds": lasted, "confidence": conf}),
+                    json!({"from": from, "to": m.action_type, "step": m.step, "persisted_seconds": lasted, "confidence": c}),
                 );
             }
-        } else if m.status == MitigationStatus::Escalated
-            && input.confidence.is_some_and(|c| c < cfg.escalation.min_confidence)
-        {
-            self.deescalate(&mut m, now, actor, "confidence fell below escalation.min_confidence");
         }
         let step_ttl =
             playbook.and_then(|p| p.steps.get(m.step)).map_or(cfg.timers.default_ttl_seconds, |s| s.ttl_seconds);
         let ttl = input.ttl_seconds.unwrap_or(step_ttl);
-        let g = &cfg.guardrails;
         if ttl < g.min_ttl_seconds || ttl > g.max_ttl_seconds {
-            ev.status = "rejected".into();
-            let r = Refusal::Ttl { ttl, min: g.min_ttl_seconds, max: g.max_ttl_seconds };
-            return Err(ApiError::new(422, format!("refused by guardrail: {r}"))
-                .with("guardrail", serde_json::to_value(&r).unwrap_or(Value::Null)));
+            self.writes.truncate(mark.0);
+            self.audit_seq = mark.1;
+            return Err(refuse(ev, Refusal::Ttl { ttl, min: g.min_ttl_seconds, max: g.max_ttl_seconds }));
         }
         if let Some(p) = ports {
             m.dst_ports = p;
@@ -1143,6 +1195,9 @@ impl State {
         let now = now_ms();
         if input.reason.len() > crate::model::MAX_TEXT {
             return Err(ApiError::bad_request("reason is too long"));
+        }
+        if input.victim_ip.is_unspecified() || input.victim_ip.is_multicast() {
+            return Err(ApiError::bad_request(format!("victim_ip {} is not a unicast address", input.victim_ip)));
         }
         let vector = match input.protocol.as_str() {
             "udp" => Vector::UdpFlood,

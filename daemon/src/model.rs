@@ -111,7 +111,7 @@ pub struct EventInput {
     pub pps: Option<u64>,
     /// Detector confidence, 0 to 1.
     #[serde(default)]
-    pub confidence: Option<f32>,
+    pub confidence: Option<f64>,
     /// Destination ports of the attack.
     #[serde(default)]
     pub top_dst_ports: Vec<u16>,
@@ -186,7 +186,7 @@ pub struct Event {
     /// Destination ports.
     pub top_dst_ports: Vec<u16>,
     /// Confidence.
-    pub confidence: Option<f32>,
+    pub confidence: Option<f64>,
     /// Ban or unban.
     pub action: EventAction,
     /// TTL override.

@@ -37,7 +37,7 @@ pub struct Step {
     pub ttl_seconds: u64,
     /// Escalate to this step only when the detector's confidence is at least this.
     #[serde(default)]
-    pub require_confidence_at_least: Option<f32>,
+    pub require_confidence_at_least: Option<f64>,
     /// Escalate to this step only when the attack has lasted this long.
     #[serde(default)]
     pub require_persistence_seconds: Option<u64>,
@@ -86,7 +86,8 @@ pub struct Playbooks {
 }
 
 impl Default for Playbooks {
-    /// Police UDP floods at 5 Mb/s, escalating to discard; discard the rest.
+    /// Police UDP and ICMP floods at 5 Mb/s, escalating to discard; discard SYN, ACK and TCP
+    /// floods and the amplification vectors. `unknown` has no playbook.
     fn default() -> Self {
         let police_then_discard = |name: &str, v: Vec<Vector>| Playbook {
             name: name.into(),
@@ -122,7 +123,7 @@ impl Default for Playbooks {
         Playbooks {
             playbooks: vec![
                 police_then_discard("udp_police", vec![Vector::UdpFlood, Vector::IcmpFlood]),
-                discard("tcp_flags_discard", vec![Vector::SynFlood, Vector::AckFlood]),
+                discard("tcp_discard", vec![Vector::SynFlood, Vector::AckFlood, Vector::TcpFlood]),
                 discard(
                     "amplification_discard",
                     vec![
@@ -208,7 +209,19 @@ mod tests {
     fn default_playbooks_are_valid_and_cover_every_known_vector() {
         let p = Playbooks::default();
         assert_eq!(p.check(30, 1800), Vec::<String>::new());
-        for v in [Vector::UdpFlood, Vector::SynFlood, Vector::NtpAmplification, Vector::IcmpFlood] {
+        for v in [
+            Vector::UdpFlood,
+            Vector::SynFlood,
+            Vector::AckFlood,
+            Vector::TcpFlood,
+            Vector::IcmpFlood,
+            Vector::DnsAmplification,
+            Vector::NtpAmplification,
+            Vector::MemcachedAmplification,
+            Vector::SsdpAmplification,
+            Vector::CldapAmplification,
+            Vector::ChargenAmplification,
+        ] {
             assert!(p.select(v, &[]).is_some(), "{v:?}");
         }
         assert!(p.select(Vector::Unknown, &[]).is_none());

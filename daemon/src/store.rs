@@ -279,7 +279,9 @@ fn apply(db: &Database, batches: &[Batch]) -> Result<(), StoreError> {
             match w {
                 Write::Event(e) => {
                     events.insert(e.event_id.as_str(), encode(e.as_ref()).as_slice())?;
-                    if let (EventAction::Ban, Some(ext)) = (e.action, &e.external_event_id) {
+                    if let (EventAction::Ban, Some(ext), false) =
+                        (e.action, &e.external_event_id, e.status == "rejected")
+                    {
                         let v = format!("{}\u{1f}{}", e.event_id, e.mitigation_id.as_deref().unwrap_or(""));
                         keys.insert(event_key(&e.source, ext).as_str(), v.as_str())?;
                     }

@@ -155,3 +155,54 @@ async fn quiet_period_window_per_peer_quota_manual_and_bulk() {
     assert_eq!(dup.status, 409);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn safelist_withdraws_refused_ids_stay_free_strict_never_escalates_manual_stands_alone() {
+    let (h, dir) = start("safe", |l| {
+        l.config.escalation.min_persistence_seconds = 0;
+        l.inventory = toml::from_str(
+            r#"
+            [[customers]]
+            customer_id = "c1"
+            prefixes = ["203.0.113.0/24"]
+            [[customers]]
+            customer_id = "strict"
+            policy_profile = "strict"
+            prefixes = ["198.51.100.0/24"]
+            "#,
+        )
+        .unwrap();
+    });
+    // Adding a safelist entry withdraws what is active under it.
+    let a = event(&h, "203.0.113.7", &[53], "a", json!({})).await.unwrap();
+    let rec = prefixd::model::SafelistRecord {
+        prefix: "203.0.113.0/28".into(),
+        added_at: 0,
+        added_by: "t".into(),
+        reason: None,
+        expires_at: None,
+    };
+    h.call(|r| Request::SafelistAdd(rec, Actor::system(), r)).await.unwrap();
+    let m = mitigation(&h, a.mitigation_id.as_deref().unwrap());
+    assert_eq!((m.status.as_str(), m.reason.as_deref()), ("withdrawn", Some("safelisted 203.0.113.0/28")));
+    // A refused event does not take its id: the same id goes through once the refusal is lifted.
+    let e = event(&h, "203.0.113.8", &[53], "retry", json!({})).await.unwrap_err();
+    assert_eq!(e.status, 422);
+    h.call(|r| Request::SafelistRemove("203.0.113.0/28".into(), Actor::system(), r)).await.unwrap();
+    let ok = event(&h, "203.0.113.8", &[53], "retry", json!({})).await.unwrap();
+    assert_eq!(ok.status, "accepted");
+    // policy_profile "strict": confident, persistent, never escalated.
+    event(&h, "198.51.100.1", &[53], "s1", json!({})).await.unwrap();
+    let s2 = event(&h, "198.51.100.1", &[53], "s2", json!({"confidence": 1.0})).await.unwrap();
+    assert_eq!(s2.status, "extended");
+    // A manual mitigation is not extended or replaced by detector events.
+    let manual: prefixd::engine::ManualInput = serde_json::from_value(json!({"reason": "by hand",
+        "victim_ip": "203.0.113.9", "protocol": "udp", "dst_ports": [53], "action": "discard", "ttl_seconds": 60}))
+    .unwrap();
+    let m = h.call(|r| Request::Create(Box::new(manual), Actor::system(), r)).await.unwrap();
+    let ev = event(&h, "203.0.113.9", &[123], "x", json!({})).await.unwrap();
+    assert_eq!(ev.status, "accepted");
+    assert_ne!(ev.mitigation_id.as_deref(), Some(m.mitigation_id.as_str()));
+    assert_eq!(mitigation(&h, &m.mitigation_id).status.as_str(), "active");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 /// Command-line client of the prefixd HTTP API.
 #[derive(Debug, Parser)]
-#[command(name = "prefixdctl", version, about, after_help = EXIT_CODES)]
+#[command(name = "prefixdctl", version, about = "Command-line client of the prefixd HTTP API", after_help = EXIT_CODES)]
 struct Cli {
     /// API base URL.
     #[arg(short, long, env = "PREFIXD_API", default_value = "http://127.0.0.1:8080", global = true)]

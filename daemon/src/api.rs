@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::config::{AuthMode, Config};
+use crate::config::{AuthMode, Config, Role};
 use crate::engine::{BulkWithdraw, Handle, ManualInput, Request as Req};
 use crate::error::ApiError;
 use crate::model::{now_ms, Actor, EventInput, Millis, Mitigation, MitigationStatus, SafelistRecord, MAX_TEXT};
@@ -31,8 +31,88 @@ pub struct AppState {
     pub engine: Handle,
     /// The configuration file, for reload (`None`: embedded defaults).
     pub config_path: Option<PathBuf>,
-    /// The bearer token, when auth mode is bearer.
-    pub token: Option<Arc<str>>,
+    /// The bearer tokens, when auth mode is bearer.
+    pub tokens: Option<Tokens>,
+}
+
+/// The API's tokens.
+pub type Tokens = Arc<Vec<Token>>;
+
+/// A named token with a role. `Debug` does not show the secret.
+#[derive(Clone)]
+pub struct Token {
+    /// The client's name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token").field("name", &self.name).field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+impl Token {
+    /// A token; refuses secrets shorter than 16 bytes.
+    pub fn new(name: &str, role: Role, secret: &str) -> Result<Token, String> {
+        if secret.len() < 16 {
+            return Err(format!("token {name:?}: the secret must be at least 16 characters"));
+        }
+        Ok(Token { name: name.to_string(), role, secret: secret.as_bytes().to_vec() })
+    }
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Anyone (health).
+    Public,
+    /// viewer, operator, admin.
+    Read,
+    /// detector, operator, admin.
+    Ingest,
+    /// operator, admin.
+    Operate,
+    /// admin.
+    Admin,
+}
+
+impl Need {
+    fn of(method: &Method, path: &str) -> Need {
+        if path == "/v1/health" {
+            return Need::Public;
+        }
+        if *method == Method::GET || *method == Method::HEAD {
+            return Need::Read;
+        }
+        match path {
+            "/v1/events" | "/v1/events/batch" => Need::Ingest,
+            "/v1/config/reload" | "/v1/config/playbooks" => Need::Admin,
+            _ => Need::Operate,
+        }
+    }
+
+    fn allows(self, role: Role) -> bool {
+        match self {
+            Need::Public => true,
+            Need::Read => role != Role::Detector,
+            Need::Ingest => role != Role::Viewer,
+            Need::Operate => matches!(role, Role::Operator | Role::Admin),
+            Need::Admin => role == Role::Admin,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Need::Public => "public",
+            Need::Read => "viewer, operator or admin",
+            Need::Ingest => "detector, operator or admin",
+            Need::Operate => "operator or admin",
+            Need::Admin => "admin",
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -123,23 +203,32 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .with_state(state)
 }
 
-/// Authentication and the shutdown gate.
+/// Authentication, the role each route needs, and the shutdown gate.
 async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    let public = req.uri().path() == "/v1/health";
-    let actor = match &s.token {
+    let need = Need::of(req.method(), req.uri().path());
+    let actor = match &s.tokens {
         None => Actor { kind: "operator", id: "anonymous".into() },
-        Some(token) => {
+        Some(tokens) => {
             let given = req
                 .headers()
                 .get(axum::http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            match given {
-                Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => {
-                    Actor { kind: "operator", id: "bearer".into() }
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            // Every token is compared, so the time taken does not say which one came close.
+            let found = given.and_then(|g| {
+                tokens.iter().fold(None, |hit, t| if constant_time_eq(g.as_bytes(), &t.secret) { Some(t) } else { hit })
+            });
+            match found {
+                Some(t) if need.allows(t.role) => Actor { kind: t.role.as_str(), id: t.name.clone() },
+                Some(t) => {
+                    return ApiError::new(403, format!("role {} may not do this", t.role.as_str()))
+                        .with("role", t.role.as_str())
+                        .with("required", need.name())
+                        .into_response()
                 }
-                _ if public => Actor { kind: "operator", id: "anonymous".into() },
-                _ => return ApiError::new(401, "missing or wrong bearer token").into_response(),
+                None if need == Need::Public => Actor { kind: "anonymous", id: "anonymous".into() },
+                None => return ApiError::new(401, "missing or wrong bearer token").into_response(),
             }
         }
     };
@@ -178,7 +267,7 @@ async fn health(State(s): State<AppState>) -> Response {
     axum::Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "auth_mode": if s.token.is_some() { "bearer" } else { "none" },
+        "auth_mode": if s.tokens.is_some() { "bearer" } else { "none" },
     }))
     .into_response()
 }
@@ -208,14 +297,14 @@ async fn health_detail(State(s): State<AppState>) -> Response {
             "mean_commit_micros": stats.micros.load(Ordering::Relaxed).checked_div(commits).unwrap_or(0),
         },
         "last_reconciliation": last,
-        "auth_mode": if s.token.is_some() { "bearer" } else { "none" },
+        "auth_mode": if s.tokens.is_some() { "bearer" } else { "none" },
         "shutting_down": shared.stopping.load(Ordering::Relaxed),
     }))
     .into_response()
 }
 
 async fn post_event(State(s): State<AppState>, a: Ext, Body(input): Body<EventInput>) -> Result<Response, ApiError> {
-    let actor = Actor { kind: "detector", id: actor(a).id };
+    let actor = actor(a);
     let o = s.engine.call(|r| Req::Event(Box::new(input), actor, r)).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(o)).into_response())
 }
@@ -231,7 +320,7 @@ async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>)
     if b.events.len() > max {
         return Err(ApiError::new(413, format!("{} events in one batch, at most {max}", b.events.len())));
     }
-    let actor = Actor { kind: "detector", id: actor(a).id };
+    let actor = actor(a);
     // Items that do not parse get their own 400 and are not sent to the engine.
     let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(b.events.len());
     let mut inputs = Vec::new();

@@ -65,14 +65,61 @@ pub enum AuthMode {
 pub struct Auth {
     /// `none` (loopback only) or `bearer`.
     pub mode: AuthMode,
-    /// Environment variable holding the token (never the token itself in the file).
+    /// With no `[[http.auth.tokens]]`: the environment variable holding the one token, which then
+    /// has the `admin` role (the earlier prefixd's single token).
     pub bearer_token_env: String,
+    /// Named tokens, each with a role.
+    pub tokens: Vec<TokenConfig>,
 }
 
 impl Default for Auth {
     fn default() -> Self {
-        Auth { mode: AuthMode::None, bearer_token_env: "PREFIXD_API_TOKEN".into() }
+        Auth { mode: AuthMode::None, bearer_token_env: "PREFIXD_API_TOKEN".into(), tokens: Vec::new() }
     }
+}
+
+/// What a client may do. `viewer` reads; `detector` posts events only; `operator` reads, posts
+/// events and changes mitigations and the safelist; `admin` also changes the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Read only.
+    Viewer,
+    /// Post events only.
+    Detector,
+    /// Read, post events, change mitigations and the safelist.
+    Operator,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Detector => "detector",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// One `[[http.auth.tokens]]`: a named bearer token with a role. The secret comes from an
+/// environment variable or a file, never from the config file itself, and is never logged.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The client's name (the audit trail's actor).
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Environment variable holding the token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// File holding the token (surrounding white space ignored).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
 }
 
 /// One router.
@@ -507,6 +554,18 @@ impl Config {
         }
         if self.http.request_timeout_seconds == 0 {
             return Err("http.request_timeout_seconds: must be at least 1".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for t in &self.http.auth.tokens {
+            if t.name.is_empty() || !names.insert(t.name.as_str()) {
+                return Err(format!("http.auth.tokens: token name {:?} is empty or used twice", t.name));
+            }
+            if t.token_env.is_some() == t.token_file.is_some() {
+                return Err(format!(
+                    "http.auth.tokens: token {:?} needs exactly one of token_env and token_file",
+                    t.name
+                ));
+            }
         }
         if self.http.auth.mode == AuthMode::None && !self.http.listen.ip().is_loopback() {
             return Err(format!(

@@ -64,6 +64,40 @@ pub fn peer_config(p: &crate::config::Peer, restarting: bool) -> Result<PeerConf
     Ok(pc)
 }
 
+/// Reads the tokens' secrets from their environment variables or files. Secrets never reach a
+/// log line or an error message; only names do.
+pub fn load_tokens(auth: &crate::config::Auth) -> Result<crate::api::Tokens, String> {
+    let mut out = Vec::new();
+    if auth.tokens.is_empty() {
+        let secret = std::env::var(&auth.bearer_token_env)
+            .map_err(|_| format!("auth mode bearer: environment variable {} is not set", auth.bearer_token_env))?;
+        out.push(crate::api::Token::new("bearer", crate::config::Role::Admin, secret.trim())?);
+    }
+    for t in &auth.tokens {
+        let secret = match (&t.token_env, &t.token_file) {
+            (Some(var), _) => {
+                std::env::var(var).map_err(|_| format!("token {:?}: environment variable {var} is not set", t.name))?
+            }
+            (None, Some(file)) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    if let Ok(m) = std::fs::metadata(file) {
+                        if m.permissions().mode() & 0o077 != 0 {
+                            warn!(token = %t.name, file = %file.display(), "token file is readable by group or others");
+                        }
+                    }
+                }
+                std::fs::read_to_string(file).map_err(|e| format!("token {:?}: {}: {e}", t.name, file.display()))?
+            }
+            (None, None) => return Err(format!("token {:?}: no token_env or token_file", t.name)),
+        };
+        out.push(crate::api::Token::new(&t.name, t.role, secret.trim())?);
+    }
+    info!(tokens = ?out.iter().map(|t| format!("{}:{}", t.name, t.role.as_str())).collect::<Vec<_>>(), "API tokens loaded");
+    Ok(std::sync::Arc::new(out))
+}
+
 /// Runs until SIGTERM or Ctrl-C.
 pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
     let loaded: Loaded = match &config_path {
@@ -74,17 +108,12 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
         }
     };
     let cfg = loaded.config.clone();
-    let token = match cfg.http.auth.mode {
+    let tokens = match cfg.http.auth.mode {
         AuthMode::None => {
             warn!(listen = %cfg.http.listen, "API authentication is OFF (auth mode \"none\", loopback only)");
             None
         }
-        AuthMode::Bearer => Some(Arc::<str>::from(std::env::var(&cfg.http.auth.bearer_token_env).map_err(|_| {
-            StartError::Other(format!(
-                "auth mode bearer: environment variable {} is not set",
-                cfg.http.auth.bearer_token_env
-            ))
-        })?)),
+        AuthMode::Bearer => Some(load_tokens(&cfg.http.auth).map_err(StartError::Other)?),
     };
     let existed = cfg.storage.path.exists();
     let store = Store::open_with_cache(&cfg.storage.path, cfg.storage.cache_mib << 20)?;
@@ -113,7 +142,7 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
         .await
         .map_err(|e| StartError::Other(format!("http listen {}: {e}", cfg.http.listen)))?;
     info!(listen = %cfg.http.listen, pop = %cfg.pop, "API listening");
-    let state = crate::api::AppState { engine: engine.clone(), config_path: config_path.clone(), token };
+    let state = crate::api::AppState { engine: engine.clone(), config_path: config_path.clone(), tokens };
     let app = crate::api::router(state, &cfg);
     let shared = engine.shared.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

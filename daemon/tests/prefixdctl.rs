@@ -38,9 +38,9 @@ fn ctl(token: Option<&str>, args: &[&str]) -> (i32, String, String) {
 #[test]
 fn commands_and_exit_codes() {
     // The daemon reads its token from the environment variable the config names.
-    std::env::set_var("PREFIXD_TEST_TOKEN_75", "s3cret-75");
+    std::env::set_var("PREFIXD_TEST_TOKEN_75", "s3cret-75-abcdefgh");
     let d = Daemon::start("ctl", "127.0.75.1:8080", CONFIG);
-    let tok = Some("s3cret-75");
+    let tok = Some("s3cret-75-abcdefgh");
 
     let (code, out, err) = ctl(tok, &["status"]);
     assert_eq!(code, 0, "{err}");
@@ -60,7 +60,7 @@ fn commands_and_exit_codes() {
     let agent = common::agent();
     let mut r = agent
         .post(format!("{}/v1/events", d.api))
-        .header("authorization", "Bearer s3cret-75")
+        .header("authorization", "Bearer s3cret-75-abcdefgh")
         .send_json(event("203.0.113.5", "udp_flood", &[53], "ctl-1"))
         .unwrap();
     assert_eq!(r.status().as_u16(), 202);

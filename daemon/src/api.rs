@@ -33,6 +33,43 @@ pub struct AppState {
     pub config_path: Option<PathBuf>,
     /// The bearer tokens, when auth mode is bearer.
     pub tokens: Option<Tokens>,
+    /// Ingest rate limits.
+    pub limiter: Arc<crate::ratelimit::Limiter>,
+}
+
+impl AppState {
+    /// The state for `config`.
+    pub fn new(engine: Handle, config_path: Option<PathBuf>, tokens: Option<Tokens>, config: &Config) -> AppState {
+        let limiter = Arc::new(crate::ratelimit::Limiter::new(config.http.rate_limit.clone()));
+        AppState { engine, config_path, tokens, limiter }
+    }
+
+    /// Takes `cost` events from the client's and the global bucket: the headers to add, or a 429.
+    fn limit(&self, actor: &Actor, cost: u64) -> Result<[(&'static str, u64); 3], ApiError> {
+        match self.limiter.take(&actor.id, cost) {
+            Ok(q) => Ok([
+                ("x-ratelimit-limit", q.limit),
+                ("x-ratelimit-remaining", q.remaining),
+                ("x-ratelimit-reset", q.reset_seconds),
+            ]),
+            Err(l) => {
+                let mut e = ApiError::new(429, format!("rate limit ({}) exceeded", l.scope))
+                    .with("retry_after_seconds", l.retry_after_seconds)
+                    .with("scope", l.scope);
+                e.extra.insert("x-ratelimit-limit".into(), Value::from(l.quota.limit));
+                e.extra.insert("x-ratelimit-remaining".into(), Value::from(l.quota.remaining));
+                e.extra.insert("x-ratelimit-reset".into(), Value::from(l.quota.reset_seconds));
+                Err(e)
+            }
+        }
+    }
+}
+
+fn with_headers(mut r: Response, headers: [(&'static str, u64); 3]) -> Response {
+    for (k, v) in headers {
+        r.headers_mut().insert(k, HeaderValue::from(v));
+    }
+    r
 }
 
 /// The API's tokens.
@@ -116,13 +153,20 @@ impl Need {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers: Vec<(&str, Value)> = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]
+            .into_iter()
+            .filter_map(|k| self.extra.remove(k).map(|v| (k, v)))
+            .collect();
         let mut r = (status, axum::Json(self.body())).into_response();
-        if let Some(s) = self.extra.get("retry_after_seconds").and_then(Value::as_u64) {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        for (k, v) in headers {
+            if let Some(v) = v.as_u64() {
+                r.headers_mut().insert(k, HeaderValue::from(v));
             }
+        }
+        if let Some(s) = self.extra.get("retry_after_seconds").and_then(Value::as_u64) {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(s));
         }
         r
     }
@@ -305,8 +349,9 @@ async fn health_detail(State(s): State<AppState>) -> Response {
 
 async fn post_event(State(s): State<AppState>, a: Ext, Body(input): Body<EventInput>) -> Result<Response, ApiError> {
     let actor = actor(a);
+    let headers = s.limit(&actor, 1)?;
     let o = s.engine.call(|r| Req::Event(Box::new(input), actor, r)).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(o)).into_response())
+    Ok(with_headers((StatusCode::ACCEPTED, axum::Json(o)).into_response(), headers))
 }
 
 #[derive(Deserialize)]
@@ -321,6 +366,7 @@ async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>)
         return Err(ApiError::new(413, format!("{} events in one batch, at most {max}", b.events.len())));
     }
     let actor = actor(a);
+    let headers = s.limit(&actor, b.events.len() as u64)?;
     // Items that do not parse get their own 400 and are not sent to the engine.
     let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(b.events.len());
     let mut inputs = Vec::new();
@@ -368,7 +414,10 @@ async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>)
             }
         })
         .collect();
-    Ok(axum::Json(json!({"results": out, "accepted": accepted, "refused": refused})).into_response())
+    Ok(with_headers(
+        axum::Json(json!({"results": out, "accepted": accepted, "refused": refused})).into_response(),
+        headers,
+    ))
 }
 
 #[derive(Deserialize, Default)]

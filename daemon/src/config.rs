@@ -21,7 +21,7 @@ pub enum Mode {
 }
 
 /// `[http]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Http {
     /// Where the API listens.
@@ -34,6 +34,34 @@ pub struct Http {
     pub max_batch_events: usize,
     /// Authentication.
     pub auth: Auth,
+    /// Ingest rate limits.
+    pub rate_limit: RateLimit,
+}
+
+/// `[http.rate_limit]`: token buckets on event ingest (an event in a batch counts as one), per
+/// client identity (the token's name) and for all clients together.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimit {
+    /// Sustained events per second per client.
+    pub events_per_second: f64,
+    /// Events a client may send at once.
+    pub burst: f64,
+    /// Sustained events per second for all clients.
+    pub global_events_per_second: f64,
+    /// Events all clients together may send at once.
+    pub global_burst: f64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            events_per_second: 1000.0,
+            burst: 5000.0,
+            global_events_per_second: 100_000.0,
+            global_burst: 200_000.0,
+        }
+    }
 }
 
 impl Default for Http {
@@ -44,6 +72,7 @@ impl Default for Http {
             request_timeout_seconds: 30,
             max_batch_events: 1000,
             auth: Auth::default(),
+            rate_limit: RateLimit::default(),
         }
     }
 }
@@ -551,6 +580,12 @@ impl Config {
         }
         if self.http.max_batch_events == 0 || self.http.max_batch_events > 100_000 {
             return Err("http.max_batch_events: must be between 1 and 100000".into());
+        }
+        let r = &self.http.rate_limit;
+        if !(r.events_per_second > 0.0 && r.global_events_per_second > 0.0 && r.burst >= 1.0 && r.global_burst >= 1.0)
+            || [r.events_per_second, r.burst, r.global_events_per_second, r.global_burst].iter().any(|v| !v.is_finite())
+        {
+            return Err("http.rate_limit: rates must be above 0 and bursts at least 1".into());
         }
         if self.http.request_timeout_seconds == 0 {
             return Err("http.request_timeout_seconds: must be at least 1".into());

@@ -15,5 +15,6 @@ pub mod inventory;
 pub mod model;
 pub mod playbook;
 pub mod policy;
+pub mod ratelimit;
 pub mod service;
 pub mod store;

@@ -142,7 +142,7 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
         .await
         .map_err(|e| StartError::Other(format!("http listen {}: {e}", cfg.http.listen)))?;
     info!(listen = %cfg.http.listen, pop = %cfg.pop, "API listening");
-    let state = crate::api::AppState { engine: engine.clone(), config_path: config_path.clone(), tokens };
+    let state = crate::api::AppState::new(engine.clone(), config_path.clone(), tokens, &cfg);
     let app = crate::api::router(state, &cfg);
     let shared = engine.shared.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -34,7 +34,7 @@ fn env(rt: &tokio::runtime::Runtime, name: &str) -> Env {
     let cfg = loaded.config.clone();
     let _g = rt.enter();
     let (engine, _task) = prefixd::engine::start(store.clone(), Arc::new(loaded), None, None).unwrap();
-    let app = router(AppState { engine, config_path: None, tokens: None }, &cfg);
+    let app = router(AppState::new(engine, None, None, &cfg), &cfg);
     Env { app, store, dir }
 }
 

@@ -39,7 +39,7 @@ async fn every_role_on_every_route() {
     let cfg = loaded.config.clone();
     let (engine, _task) = prefixd::engine::start(store.clone(), Arc::new(loaded), None, None).unwrap();
     let tokens = TOKENS.iter().map(|(n, r, s)| Token::new(n, *r, s).unwrap()).collect();
-    let app = router(AppState { engine, config_path: None, tokens: Some(Arc::new(tokens)) }, &cfg);
+    let app = router(AppState::new(engine, None, Some(Arc::new(tokens)), &cfg), &cfg);
 
     let ev = |id: &str| {
         json!({"timestamp": "2026-11-25T10:00:00Z", "source": "t", "victim_ip": "203.0.113.10",
@@ -123,5 +123,62 @@ async fn every_role_on_every_route() {
         events.as_array().unwrap().iter().any(|a| a["actor_id"] == "fastnetmon" && a["actor_type"] == "detector"),
         "{events}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_answers_429_with_headers() {
+    let dir = std::env::temp_dir().join(format!("prefixd-ratelimit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = prefixd::store::Store::open(&dir.join("p.redb")).unwrap();
+    let mut loaded = Config::embedded();
+    loaded.config.http.rate_limit = prefixd::config::RateLimit {
+        events_per_second: 0.5,
+        burst: 5.0,
+        global_events_per_second: 0.5,
+        global_burst: 8.0,
+    };
+    let cfg = loaded.config.clone();
+    let (engine, _task) = prefixd::engine::start(store, Arc::new(loaded), None, None).unwrap();
+    let tokens = TOKENS.iter().map(|(n, r, s)| Token::new(n, *r, s).unwrap()).collect();
+    let app = router(AppState::new(engine, None, Some(Arc::new(tokens)), &cfg), &cfg);
+    let post = |token: &'static str, id: String| {
+        let app = app.clone();
+        async move {
+            let body = json!({"timestamp": "2026-11-25T10:00:00Z", "source": "t", "victim_ip": "192.0.2.1",
+                              "vector": "udp_flood", "event_id": id});
+            let r = Request::builder()
+                .method("POST")
+                .uri("/v1/events")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            app.oneshot(r).await.unwrap()
+        }
+    };
+    let h = |r: &axum::response::Response, k: &str| r.headers().get(k).map(|v| v.to_str().unwrap().to_string());
+    for i in 0..5 {
+        let r = post(TOKENS[1].2, format!("d{i}")).await;
+        assert_eq!(r.status().as_u16(), 202);
+        assert_eq!(h(&r, "x-ratelimit-limit").as_deref(), Some("5"));
+        assert_eq!(h(&r, "x-ratelimit-remaining"), Some((4 - i).to_string()));
+        assert!(h(&r, "x-ratelimit-reset").is_some());
+    }
+    let r = post(TOKENS[1].2, "d5".into()).await;
+    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(h(&r, "retry-after").as_deref(), Some("2"));
+    assert_eq!(h(&r, "x-ratelimit-remaining").as_deref(), Some("0"));
+    let v: Value = serde_json::from_slice(&axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap()).unwrap();
+    assert_eq!((v["retry_after_seconds"].as_u64(), v["scope"].as_str()), (Some(2), Some("client")), "{v}");
+    // Another client has its own bucket; then the global one (8) runs out.
+    for i in 0..3 {
+        assert_eq!(post(TOKENS[2].2, format!("o{i}")).await.status().as_u16(), 202);
+    }
+    let r = post(TOKENS[2].2, "o3".into()).await;
+    assert_eq!(r.status().as_u16(), 429);
+    let v: Value = serde_json::from_slice(&axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap()).unwrap();
+    assert_eq!(v["scope"], "global", "{v}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -18,6 +18,11 @@ const CONFIG: &str = r#"
 mode = "enforced"
 [http]
 listen = "127.0.74.1:8080"
+[http.rate_limit]
+events_per_second = 10000000
+burst = 10000000
+global_events_per_second = 10000000
+global_burst = 10000000
 [bgp]
 router_id = "10.0.74.1"
 local_as = 65000

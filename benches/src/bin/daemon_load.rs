@@ -38,6 +38,11 @@ mode = "enforced"
 listen = "{DAEMON}:8080"
 max_body_bytes = 16777216
 max_batch_events = 10000
+[http.rate_limit]
+events_per_second = 10000000
+burst = 10000000
+global_events_per_second = 10000000
+global_burst = 10000000
 [bgp]
 router_id = "10.0.76.1"
 local_as = 65000

@@ -1,0 +1,96 @@
+//! Many clients for a bounded time: every event answered 2xx is in the store afterwards, and
+//! the per-client rate limit answers 429 (never an error) when a client outruns it.
+//! Address: 127.0.77.1:8080 (API only, dry-run).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{agent, event, Daemon};
+
+#[test]
+fn many_clients_lose_no_accepted_event() {
+    let config = r#"
+[http]
+listen = "127.0.77.1:8080"
+[http.rate_limit]
+events_per_second = 200
+burst = 200
+[quotas]
+max_active_per_customer = 1000000
+max_active_per_pop = 1000000
+max_active_global = 1000000
+max_new_per_minute = 10000000
+max_announcements_per_peer = 1000000
+[storage]
+path = "@DIR@/prefixd.redb"
+[[inventory.customers]]
+customer_id = "c"
+prefixes = ["198.18.0.0/15"]
+"#;
+    let d = Daemon::start("hammer", "127.0.77.1:8080", config);
+    let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let limited = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(AtomicU64::new(0));
+    let end = Instant::now() + Duration::from_secs(2);
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let (api, acked, limited, counter) = (d.api.clone(), acked.clone(), limited.clone(), counter.clone());
+            std::thread::spawn(move || {
+                let agent = agent();
+                for _ in 0..100_000 {
+                    if Instant::now() >= end {
+                        break;
+                    }
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let id = format!("h{n}");
+                    let victim = format!("198.18.{}.{}", n / 250, n % 250 + 1);
+                    let mut r = agent
+                        .post(format!("{api}/v1/events"))
+                        .send_json(event(&victim, "udp_flood", &[53], &id))
+                        .unwrap();
+                    let st = r.status().as_u16();
+                    let _ = r.body_mut().read_to_vec();
+                    match st {
+                        202 => {
+                            acked.lock().unwrap().insert(id);
+                        }
+                        429 => {
+                            limited.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => panic!("unexpected {other}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    // All clients are "anonymous" here (auth none): one bucket of 200/s with a burst of 200.
+    let acked = acked.lock().unwrap().clone();
+    assert!(limited.load(Ordering::Relaxed) > 0, "the rate limit never answered 429");
+    assert!(acked.len() >= 200, "only {} accepted", acked.len());
+    let mut stored = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let path = match &cursor {
+            Some(c) => format!("/v1/events?limit=1000&cursor={c}"),
+            None => "/v1/events?limit=1000".into(),
+        };
+        let (st, v) = d.get(&path);
+        assert_eq!(st, 200);
+        for e in v["events"].as_array().unwrap() {
+            stored.insert(e["external_event_id"].as_str().unwrap_or("").to_string());
+        }
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(stored, acked, "stored events differ from the accepted ones");
+    eprintln!("hammer: {} accepted, {} answered 429", acked.len(), limited.load(Ordering::Relaxed));
+}

@@ -549,8 +549,9 @@ async fn withdraw(
     State(s): State<AppState>,
     a: Ext,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status().as_u16(), e.body_text()))?;
     // The body is optional: no body is `{}`.
     let b: WithdrawBody = if body.iter().all(u8::is_ascii_whitespace) {
         WithdrawBody { reason: None, operator_id: None }

@@ -522,6 +522,11 @@ impl Config {
         if config.storage.path.is_relative() {
             config.storage.path = base.join(&config.storage.path);
         }
+        for t in &mut config.http.auth.tokens {
+            if let Some(f) = t.token_file.as_mut().filter(|f| f.is_relative()) {
+                *f = base.join(&*f);
+            }
+        }
         let inventory = match &config.inventory {
             None => Inventory::default(),
             Some(InventorySource::Inline(i)) => i.clone(),

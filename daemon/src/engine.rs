@@ -914,7 +914,7 @@ impl State {
                 ev.status = "rejected".into();
                 let name = match &e {
                     NoRule::DisjointPorts { .. } => "disjoint_ports",
-                    NoRule::UnknownVector(_) => "unknown_vector",
+                    NoRule::UnknownVector { .. } => "unknown_vector",
                 };
                 // Same shape as a guardrail refusal: an object named by its `guardrail` field.
                 let mut g = serde_json::to_value(&e).unwrap_or(Value::Null);
@@ -998,6 +998,13 @@ impl State {
                 return Err(ApiError::new(422, format!("refused: the rule does not encode: {e}")));
             }
         };
+        if let Some((other, _)) = self.desired.get(&route.nlri) {
+            // The same rule is already wanted (an operator's manual mitigation): it stays the
+            // operator's, and this event makes no second claim on the rule.
+            ev.status = "accepted_no_mitigation".into();
+            ev.mitigation_id = Some(other.clone());
+            return Ok((Some("covered_by_manual_mitigation"), None));
+        }
         let started = held.iter().map(|m| m.attack_started_at).min().unwrap_or(now).min(attack_started);
         let id = new_id();
         for old in &replaced {
@@ -1171,6 +1178,17 @@ impl State {
         let Some(first) =
             policy.playbooks.playbooks.iter().find(|p| p.name == m.playbook).and_then(|p| p.steps.first())
         else {
+            // Its playbook is gone: no first step to return to. It stays as it is, no longer
+            // counted as escalated (so the tick does not come back to it every second).
+            m.status = MitigationStatus::Active;
+            m.escalated_at = None;
+            m.updated_at = now;
+            self.audit(
+                actor,
+                "mitigation_deescalated",
+                ("mitigation", &m.mitigation_id.clone()),
+                json!({"why": why, "playbook_gone": true}),
+            );
             return;
         };
         let from = m.action_type;

@@ -109,8 +109,11 @@ pub enum NoRule {
         allowed: Vec<u16>,
     },
     /// The vector has no protocol to match (unknown vectors are not mitigated automatically).
-    #[error("vector {0:?} has nothing to match on")]
-    UnknownVector(Vector),
+    #[error("vector {vector:?} has nothing to match on")]
+    UnknownVector {
+        /// The vector.
+        vector: Vector,
+    },
 }
 
 /// The match part of a mitigation, before it becomes a FlowSpec rule.
@@ -133,7 +136,7 @@ impl MatchSpec {
         attack_ports: &[u16],
         allowed: Option<&AllowedPorts>,
     ) -> Result<MatchSpec, NoRule> {
-        let proto = vector.protocol(victim.is_ipv6()).ok_or(NoRule::UnknownVector(vector))?;
+        let proto = vector.protocol(victim.is_ipv6()).ok_or(NoRule::UnknownVector { vector })?;
         // Reflection and ICMP floods are matched by source port or protocol: destination ports do
         // not identify them.
         if vector.reflector_port().is_some() || vector == Vector::IcmpFlood {
@@ -258,7 +261,7 @@ mod tests {
         );
         assert_eq!(
             rule("203.0.113.10", Vector::Unknown, &[], None, MitigationAction::Discard),
-            Err(NoRule::UnknownVector(Vector::Unknown))
+            Err(NoRule::UnknownVector { vector: Vector::Unknown })
         );
     }
 }

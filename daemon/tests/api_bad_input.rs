@@ -146,6 +146,7 @@ fn table_of_bad_requests() {
         ("DELETE", "/v1/safelist/1.2.3.4/99", String::new(), 400),
         ("DELETE", "/v1/safelist/192.0.2.0/24", String::new(), 404),
         ("POST", "/v1/mitigations/00000000-0000-0000-0000-000000000000/withdraw", "{}".into(), 404),
+        ("POST", "/v1/mitigations/00000000-0000-0000-0000-000000000000/withdraw", format!("{{\"reason\":\"{}\"}}", "r".repeat(2 << 20)), 413),
         ("GET", "/v1/mitigations/nope", String::new(), 404),
         ("GET", "/v1/nonexistent", String::new(), 404),
         ("PUT", "/v1/events", "{}".into(), 405),

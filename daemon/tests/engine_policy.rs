@@ -204,5 +204,11 @@ async fn safelist_withdraws_refused_ids_stay_free_strict_never_escalates_manual_
     assert_eq!(ev.status, "accepted");
     assert_ne!(ev.mitigation_id.as_deref(), Some(m.mitigation_id.as_str()));
     assert_eq!(mitigation(&h, &m.mitigation_id).status.as_str(), "active");
+    // An event whose rule is exactly the manual one's: no second claim on the rule.
+    let same = event(&h, "203.0.113.9", &[53], "y", json!({})).await.unwrap();
+    assert_eq!(
+        (same.status.as_str(), same.reason.as_deref(), same.mitigation_id.as_deref()),
+        ("accepted_no_mitigation", Some("covered_by_manual_mitigation"), Some(m.mitigation_id.as_str()))
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

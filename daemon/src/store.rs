@@ -305,6 +305,39 @@ fn apply(db: &Database, batches: &[Batch]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One page of `records` (newest first): those `keep` accepts, counted in `total`; those the
+/// cursor has already passed (`seen`) and the first `offset` skipped; then `limit` of them.
+fn paginate<K, T>(
+    records: impl Iterator<Item = Result<(K, T), StoreError>>,
+    page: &Page,
+    mut keep: impl FnMut(&T) -> bool,
+    key_of: impl Fn(&T) -> String,
+    seen: impl Fn(&K) -> bool,
+) -> Result<Listing<T>, StoreError> {
+    let (mut items, mut total, mut skipped, mut more) = (Vec::new(), 0usize, 0usize, false);
+    for r in records {
+        let (key, rec) = r?;
+        if !keep(&rec) {
+            continue;
+        }
+        total += 1;
+        if seen(&key) {
+            continue;
+        }
+        if skipped < page.offset {
+            skipped += 1;
+            continue;
+        }
+        if items.len() < page.limit {
+            items.push(rec);
+        } else {
+            more = true;
+        }
+    }
+    let next_cursor = if more { items.last().map(key_of) } else { None };
+    Ok(Listing { items, total, next_cursor })
+}
+
 /// A ban event's key entry: our event id and the mitigation it started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRef {
@@ -347,37 +380,17 @@ impl Reader {
         def: TableDefinition<'_, &str, &[u8]>,
         name: &'static str,
         page: &Page,
-        mut keep: impl FnMut(&T) -> bool,
+        keep: impl FnMut(&T) -> bool,
         key_of: impl Fn(&T) -> String,
     ) -> Result<Listing<T>, StoreError> {
         let table = self.txn.open_table(def)?;
-        let mut items = Vec::new();
-        let mut total = 0usize;
-        let mut skipped = 0usize;
-        let mut more = false;
         // Newest first: keys are UUID v7 and sort by creation time.
-        for entry in table.iter()?.rev() {
+        let records = table.iter()?.rev().map(|entry| {
             let (k, v) = entry?;
             let rec: T = decode(name, k.value(), v.value())?;
-            if !keep(&rec) {
-                continue;
-            }
-            total += 1;
-            if page.cursor.as_deref().is_some_and(|c| k.value() >= c) {
-                continue;
-            }
-            if skipped < page.offset {
-                skipped += 1;
-                continue;
-            }
-            if items.len() < page.limit {
-                items.push(rec);
-            } else {
-                more = true;
-            }
-        }
-        let next_cursor = if more { items.last().map(key_of) } else { None };
-        Ok(Listing { items, total, next_cursor })
+            Ok((k.value().to_string(), rec))
+        });
+        paginate(records, page, keep, key_of, |key: &String| page.cursor.as_deref().is_some_and(|c| key.as_str() >= c))
     }
 
     /// Events, newest first, filtered.
@@ -452,33 +465,16 @@ impl Reader {
     pub fn audit(
         &self,
         page: &Page,
-        mut keep: impl FnMut(&AuditRecord) -> bool,
+        keep: impl FnMut(&AuditRecord) -> bool,
     ) -> Result<Listing<AuditRecord>, StoreError> {
         let table = self.txn.open_table(AUDIT)?;
-        let cursor: Option<u64> = page.cursor.as_deref().and_then(|c| c.parse().ok());
-        let (mut items, mut total, mut skipped, mut more) = (Vec::new(), 0usize, 0usize, false);
-        for entry in table.iter()?.rev() {
+        let records = table.iter()?.rev().map(|entry| {
             let (k, v) = entry?;
             let rec: AuditRecord = decode("audit", &k.value().to_string(), v.value())?;
-            if !keep(&rec) {
-                continue;
-            }
-            total += 1;
-            if cursor.is_some_and(|c| k.value() >= c) {
-                continue;
-            }
-            if skipped < page.offset {
-                skipped += 1;
-                continue;
-            }
-            if items.len() < page.limit {
-                items.push(rec);
-            } else {
-                more = true;
-            }
-        }
-        let next_cursor = if more { items.last().map(|a: &AuditRecord| a.audit_id.to_string()) } else { None };
-        Ok(Listing { items, total, next_cursor })
+            Ok((k.value(), rec))
+        });
+        let cursor = page.cursor.as_deref().and_then(|c| c.parse::<u64>().ok());
+        paginate(records, page, keep, |a| a.audit_id.to_string(), |key: &u64| cursor.is_some_and(|c| *key >= c))
     }
 
     /// The highest audit id in use.

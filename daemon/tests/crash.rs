@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{agent, bird_config, event, wait, Daemon};
+use common::{agent, all_events, bird_config, event, wait, Daemon};
 use interop_harness::Bird;
 use serde_json::Value;
 
@@ -47,27 +47,6 @@ name = "udp"
 match = { vector = "udp_flood" }
 steps = [{ action = "discard", ttl_seconds = 1800 }]
 "#;
-
-fn all_events(d: &Daemon) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let path = match &cursor {
-            Some(c) => format!("/v1/events?limit=1000&cursor={c}"),
-            None => "/v1/events?limit=1000".to_string(),
-        };
-        let (st, v) = d.get(&path);
-        assert_eq!(st, 200, "{v}");
-        for e in v["events"].as_array().unwrap() {
-            out.insert(e["external_event_id"].as_str().unwrap_or("").to_string());
-        }
-        match v["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
-        }
-    }
-    panic!("more pages than expected");
-}
 
 fn desired(d: &Daemon) -> BTreeSet<String> {
     let mut out = BTreeSet::new();

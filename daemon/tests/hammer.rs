@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{agent, event, Daemon};
+use common::{agent, all_events, event, Daemon};
 
 #[test]
 fn many_clients_lose_no_accepted_event() {
@@ -74,23 +74,7 @@ prefixes = ["198.18.0.0/15"]
     let acked = acked.lock().unwrap().clone();
     assert!(limited.load(Ordering::Relaxed) > 0, "the rate limit never answered 429");
     assert!(acked.len() >= 200, "only {} accepted", acked.len());
-    let mut stored = BTreeSet::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..100 {
-        let path = match &cursor {
-            Some(c) => format!("/v1/events?limit=1000&cursor={c}"),
-            None => "/v1/events?limit=1000".into(),
-        };
-        let (st, v) = d.get(&path);
-        assert_eq!(st, 200);
-        for e in v["events"].as_array().unwrap() {
-            stored.insert(e["external_event_id"].as_str().unwrap_or("").to_string());
-        }
-        match v["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
+    let stored = all_events(&d);
     assert_eq!(stored, acked, "stored events differ from the accepted ones");
     eprintln!("hammer: {} accepted, {} answered 429", acked.len(), limited.load(Ordering::Relaxed));
 }

@@ -226,6 +226,11 @@ fn table(headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// A table of `items` (a JSON array) with these fields as columns.
+fn columns(items: &Value, keys: &[&str]) {
+    table(keys, &rows(items, keys));
+}
+
 fn rows(items: &Value, keys: &[&str]) -> Vec<Vec<String>> {
     items.as_array().map_or_else(Vec::new, |a| a.iter().map(|i| keys.iter().map(|k| text(&i[*k])).collect()).collect())
 }
@@ -280,10 +285,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if json_out {
                 show(&v);
             } else {
-                table(
-                    &["address", "remote_as", "state", "families"],
-                    &rows(&v, &["address", "remote_as", "state", "families"]),
-                );
+                columns(&v, &["address", "remote_as", "state", "families"]);
             }
         }
         Command::Mitigations(Mitigations::List { status, customer, victim, limit, cursor }) => {
@@ -297,12 +299,9 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if json_out {
                 show(&v);
             } else {
-                table(
+                columns(
+                    &v["mitigations"],
                     &["mitigation_id", "status", "customer_id", "victim_ip", "action_type", "expires_at", "rule"],
-                    &rows(
-                        &v["mitigations"],
-                        &["mitigation_id", "status", "customer_id", "victim_ip", "action_type", "expires_at", "rule"],
-                    ),
                 );
                 println!("{} matching", text(&v["count"]));
                 if let Some(c) = v["next_cursor"].as_str() {
@@ -341,7 +340,8 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if json_out {
                 show(&v);
             } else {
-                table(
+                columns(
+                    &v["events"],
                     &[
                         "event_id",
                         "source",
@@ -352,19 +352,6 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                         "status",
                         "ingested_at",
                     ],
-                    &rows(
-                        &v["events"],
-                        &[
-                            "event_id",
-                            "source",
-                            "external_event_id",
-                            "victim_ip",
-                            "vector",
-                            "action",
-                            "status",
-                            "ingested_at",
-                        ],
-                    ),
                 );
             }
         }
@@ -373,10 +360,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if json_out {
                 show(&v);
             } else {
-                table(
-                    &["prefix", "added_by", "reason", "expires_at"],
-                    &rows(&v, &["prefix", "added_by", "reason", "expires_at"]),
-                );
+                columns(&v, &["prefix", "added_by", "reason", "expires_at"]);
             }
         }
         Command::Safelist(Safelist::Add { prefix, reason, ttl }) => {

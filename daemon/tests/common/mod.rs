@@ -129,17 +129,28 @@ impl Drop for Daemon {
     }
 }
 
-pub fn wait<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return Some(v);
+pub use interop_harness::wait_for as wait;
+
+/// The `external_event_id`s of every stored event, read page by page with the cursor.
+pub fn all_events(d: &Daemon) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let path = match &cursor {
+            Some(c) => format!("/v1/events?limit=1000&cursor={c}"),
+            None => "/v1/events?limit=1000".to_string(),
+        };
+        let (st, v) = d.get(&path);
+        assert_eq!(st, 200, "{v}");
+        for e in v["events"].as_array().unwrap() {
+            out.insert(e["external_event_id"].as_str().unwrap_or("").to_string());
         }
-        if Instant::now() >= end {
-            return None;
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
+    panic!("more pages than expected");
 }
 
 /// A BIRD config with one passive FlowSpec session from `ours` to `bird`, graceful restart on.

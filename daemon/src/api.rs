@@ -53,6 +53,8 @@ impl AppState {
                 ("x-ratelimit-reset", q.reset_seconds),
             ]),
             Err(l) => {
+                let labels = crate::metrics::SourceReason { source: actor.id.clone(), reason: "rate_limited".into() };
+                self.engine.shared.metrics.events_rejected.get_or_create(&labels).inc_by(cost);
                 let mut e = ApiError::new(429, format!("rate limit ({}) exceeded", l.scope))
                     .with("retry_after_seconds", l.retry_after_seconds)
                     .with("scope", l.scope);
@@ -234,9 +236,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/v1/config/inventory", get(inventory))
         .route("/v1/config/playbooks", get(get_playbooks).put(put_playbooks))
         .route("/v1/config/reload", post(reload))
+        .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::new(405, "method not allowed on this route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::middleware::from_fn(move |req: Request, next: Next| async move {
             match tokio::time::timeout(timeout, next.run(req)).await {
                 Ok(r) => r,
@@ -245,6 +249,44 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }))
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .with_state(state)
+}
+
+/// HTTP metrics: requests by method, route and status class, durations, requests in flight.
+async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let m = s.engine.shared.metrics.clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().as_str().to_string();
+    m.http_in_flight.inc();
+    let t = std::time::Instant::now();
+    let r = next.run(req).await;
+    m.http_in_flight.dec();
+    m.http_duration.get_or_create(&crate::metrics::Route { route: route.clone() }).observe(t.elapsed().as_secs_f64());
+    let status_class = format!("{}xx", r.status().as_u16() / 100);
+    m.http_requests.get_or_create(&crate::metrics::Http { method, route, status_class }).inc();
+    r
+}
+
+/// `GET /metrics`: the speaker's message counters are brought up to date, then everything is
+/// encoded (OpenMetrics text).
+async fn metrics(State(s): State<AppState>) -> Response {
+    let m = &s.engine.shared.metrics;
+    if let Some(sp) = &s.engine.speaker {
+        for peer in sp.peers() {
+            if let Some(st) = sp.peer_status(peer).await {
+                m.observe_messages(&peer.to_string(), "received", &st.counters.received);
+                m.observe_messages(&peer.to_string(), "sent", &st.counters.sent);
+            }
+        }
+    }
+    let mut r = m.encode().into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    r
 }
 
 /// Authentication, the role each route needs, and the shutdown gate.
@@ -851,10 +893,16 @@ async fn reload(State(s): State<AppState>, a: Ext) -> Result<Response, ApiError>
     let Some(path) = s.config_path.clone() else {
         return Err(ApiError::conflict("running on embedded defaults: there is no file to reload"));
     };
+    let reloads = s.engine.shared.metrics.config_reloads.clone();
+    let count = |status: &str| reloads.get_or_create(&crate::metrics::Status { status: status.into() }).inc();
     let loaded = tokio::task::spawn_blocking(move || Config::load_all(&path))
         .await
         .map_err(|e| ApiError::new(500, e.to_string()))?
-        .map_err(|e| ApiError::bad_request(format!("config not reloaded: {e}")))?;
+        .map_err(|e| {
+            count("error");
+            ApiError::bad_request(format!("config not reloaded: {e}"))
+        })?;
+    count("ok");
     let old = s.engine.shared.policy();
     let mut restart = Vec::new();
     if loaded.config.bgp != old.config.bgp {

@@ -54,6 +54,8 @@ pub struct Shared {
     pub started_at: Millis,
     /// Events accepted since start.
     pub events_accepted: AtomicU64,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Shared {
@@ -178,13 +180,21 @@ pub enum Request {
 }
 
 /// The handle the API uses.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Handle {
     tx: mpsc::Sender<Request>,
     /// Shared state.
     pub shared: Arc<Shared>,
     /// The store (reads).
     pub store: Store,
+    /// The speaker (status and counters), when there is one.
+    pub speaker: Option<Speaker>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").field("store", &self.store).finish_non_exhaustive()
+    }
 }
 
 impl Handle {
@@ -225,6 +235,8 @@ struct State {
     safelist: BTreeMap<String, SafelistRecord>,
     new_times: VecDeque<Millis>,
     audit_seq: u64,
+    /// When the engine took the requests being decided (for the announcement latency).
+    batch_started: Option<std::time::Instant>,
     /// A failed commit asks for the in-memory state to be rebuilt from the store.
     reload_tx: mpsc::UnboundedSender<()>,
     // Per batch:
@@ -249,9 +261,12 @@ pub fn start(
         last_reconcile: Mutex::new(None),
         started_at: now,
         events_accepted: AtomicU64::new(0),
+        metrics: Arc::new(crate::metrics::Metrics::new()),
     });
+    store.observe_commits(shared.metrics.store_commit.clone());
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
     let mut st = State {
+        batch_started: None,
         reload_tx,
         shared: shared.clone(),
         store: store.clone(),
@@ -273,7 +288,7 @@ pub fn start(
     };
     st.load()?;
     let (tx, rx) = mpsc::channel(8192);
-    let handle = Handle { tx, shared, store };
+    let handle = Handle { tx, shared, store, speaker: st.speaker.clone() };
     let task = tokio::spawn(run(st, rx, speaker_events, reload_rx));
     Ok((handle, task))
 }
@@ -295,6 +310,7 @@ async fn run(
             r = rx.recv() => {
                 let Some(first) = r else { break };
                 let t = std::time::Instant::now();
+                st.batch_started = Some(t);
                 let mut reqs = vec![first];
                 while reqs.len() < 1024 {
                     match rx.try_recv() {
@@ -459,6 +475,7 @@ impl State {
     fn load(&mut self) -> Result<(), crate::store::StoreError> {
         let r = self.store.read()?;
         let now = now_ms();
+        self.shared.metrics.mitigations_active.clear();
         self.active.clear();
         self.by_scope.clear();
         self.per_customer.clear();
@@ -495,6 +512,14 @@ impl State {
         self.shared.active.store(self.active.len(), Ordering::Relaxed);
     }
 
+    fn action_pop(m: &Mitigation) -> crate::metrics::ActionPop {
+        let action_type = match m.action_type {
+            ActionType::Police => "police",
+            ActionType::Discard => "discard",
+        };
+        crate::metrics::ActionPop { action_type: action_type.into(), pop: m.pop.clone() }
+    }
+
     /// Keeps `desired` in step with a mitigation's route.
     fn set_route(&mut self, id: &str, route: Option<Route>) {
         if let Some(old) = self.nlri_of.remove(id) {
@@ -508,6 +533,10 @@ impl State {
 
     /// Puts a changed active mitigation back, with its route.
     fn replace_active(&mut self, m: Mitigation) {
+        if let Some(old) = self.active.get(&m.mitigation_id) {
+            self.shared.metrics.mitigations_active.get_or_create(&Self::action_pop(old)).dec();
+            self.shared.metrics.mitigations_active.get_or_create(&Self::action_pop(&m)).inc();
+        }
         let route = route_of(&m).ok();
         self.set_route(&m.mitigation_id.clone(), route);
         self.active.insert(m.mitigation_id.clone(), Box::new(m));
@@ -534,6 +563,7 @@ impl State {
     }
 
     fn index_with_route(&mut self, m: Mitigation, route: Option<Route>) {
+        self.shared.metrics.mitigations_active.get_or_create(&Self::action_pop(&m)).inc();
         let manual = m.playbook == "manual";
         if let Some(n) = self.per_family.get_mut(usize::from(m.victim_ip.is_ipv6())) {
             *n += 1;
@@ -551,6 +581,7 @@ impl State {
 
     fn unindex(&mut self, id: &str) -> Option<Mitigation> {
         let m = *self.active.remove(id)?;
+        self.shared.metrics.mitigations_active.get_or_create(&Self::action_pop(&m)).dec();
         self.set_route(id, None);
         if let Some(n) = self.per_family.get_mut(usize::from(m.victim_ip.is_ipv6())) {
             *n = n.saturating_sub(1);
@@ -591,6 +622,7 @@ impl State {
     /// Sends this batch's route changes, then its records; the finishers run once durable.
     fn flush(&mut self, finishers: Vec<Finisher>) {
         let routes = std::mem::take(&mut self.routes);
+        let started = self.batch_started.take();
         if !routes.is_empty() {
             let (mut ann, mut wd) = (Vec::new(), Vec::new());
             for (n, r) in routes {
@@ -601,8 +633,18 @@ impl State {
             }
             if self.enforced() {
                 if let Some(s) = &self.speaker {
+                    let m = &self.shared.metrics;
+                    m.announcements
+                        .get_or_create(&crate::metrics::Kind { kind: "withdraw".into() })
+                        .inc_by(wd.len() as u64);
+                    m.announcements
+                        .get_or_create(&crate::metrics::Kind { kind: "announce".into() })
+                        .inc_by(ann.len() as u64);
                     s.withdraw(wd);
                     s.announce(ann);
+                    if let Some(t) = started {
+                        m.announcement_latency.observe(t.elapsed().as_secs_f64());
+                    }
                 }
             } else {
                 let text = |n: &Nlri| n.as_flowspec().map(|f| f.to_string()).unwrap_or_default();
@@ -660,7 +702,16 @@ impl State {
             }
             Request::Create(input, actor, reply) => match self.create(*input, &actor) {
                 Ok(m) => finisher(reply, Ok(m)),
-                Err(e) => immediate(reply, e),
+                Err(e) => {
+                    if let Some(g) = e.extra.get("guardrail").and_then(|g| g.get("guardrail")).and_then(Value::as_str) {
+                        self.shared
+                            .metrics
+                            .guardrail_rejections
+                            .get_or_create(&crate::metrics::Reason { reason: g.into() })
+                            .inc();
+                    }
+                    immediate(reply, e)
+                }
             },
             Request::Withdraw(id, reason, actor, reply) => match self.withdraw(&id, &reason, &actor) {
                 Ok(m) => finisher(reply, Ok(m)),
@@ -756,7 +807,38 @@ impl State {
     }
 
     #[allow(clippy::too_many_lines)]
+    /// One event, counted in the metrics.
     fn event(&mut self, input: EventInput, actor: &Actor) -> Result<EventOutcome, (ApiError, bool)> {
+        use crate::metrics::{Reason, SourceReason, SourceVector};
+        let source = input.source.clone();
+        let vector =
+            serde_json::to_value(input.vector).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let r = self.event_inner(input, actor);
+        let m = &self.shared.metrics;
+        match &r {
+            Ok(_) => m.events_ingested.get_or_create(&SourceVector { source, vector }).inc(),
+            Err((e, _)) => {
+                let reason = match e.status {
+                    409 => "duplicate".to_string(),
+                    400 => "invalid".to_string(),
+                    _ => e
+                        .extra
+                        .get("guardrail")
+                        .and_then(|g| g.get("guardrail"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("refused")
+                        .to_string(),
+                };
+                if e.status == 422 {
+                    m.guardrail_rejections.get_or_create(&Reason { reason: reason.clone() }).inc();
+                }
+                m.events_rejected.get_or_create(&SourceReason { source, reason }).inc()
+            }
+        };
+        r
+    }
+
+    fn event_inner(&mut self, input: EventInput, actor: &Actor) -> Result<EventOutcome, (ApiError, bool)> {
         input.check().map_err(|e| (ApiError::bad_request(e), false))?;
         let now = now_ms();
         let policy = self.shared.policy();
@@ -882,6 +964,26 @@ impl State {
             self.quiet.insert((m.victim_ip, m.vector), now);
         }
         let action = if status == MitigationStatus::Expired { "mitigation_expired" } else { "mitigation_withdrawn" };
+        let labels = Self::action_pop(&m);
+        if status == MitigationStatus::Expired {
+            self.shared.metrics.mitigations_expired.get_or_create(&labels).inc();
+        } else {
+            let why = if reason.starts_with("unban") {
+                "unban"
+            } else if reason.starts_with("replaced") {
+                "replaced"
+            } else if reason.starts_with("safelisted") {
+                "safelisted"
+            } else {
+                "operator"
+            };
+            let l = crate::metrics::ActionPopReason {
+                action_type: labels.action_type,
+                pop: labels.pop,
+                reason: why.into(),
+            };
+            self.shared.metrics.mitigations_withdrawn.get_or_create(&l).inc();
+        }
         self.audit(actor, action, ("mitigation", id), json!({"reason": reason, "rule": m.rule}));
         self.writes.push(Write::Mitigation(Box::new(m.clone())));
         Some(m)
@@ -1052,6 +1154,7 @@ impl State {
             reason: None,
         };
         self.new_times.push_back(now);
+        self.shared.metrics.mitigations_created.get_or_create(&Self::action_pop(&m)).inc();
         self.audit(actor, "mitigation_created", ("mitigation", &id), json!({"rule": m.rule, "replaced": replaced}));
         self.writes.push(Write::Mitigation(Box::new(m.clone())));
         let rule_text = m.rule.clone();
@@ -1115,6 +1218,14 @@ impl State {
                 m.status = MitigationStatus::Escalated;
                 m.escalated_at = Some(now);
                 status = "escalated";
+                let to = Self::action_pop(&m);
+                let from_name = if from == ActionType::Police { "police" } else { "discard" };
+                let l = crate::metrics::Escalation {
+                    from_action: from_name.into(),
+                    to_action: to.action_type,
+                    pop: to.pop,
+                };
+                self.shared.metrics.escalations.get_or_create(&l).inc();
                 self.audit(
                     actor,
                     "mitigation_escalated",
@@ -1197,6 +1308,10 @@ impl State {
         m.status = MitigationStatus::Active;
         m.escalated_at = None;
         m.updated_at = now;
+        let to = Self::action_pop(m);
+        let from_name = if from == ActionType::Police { "police" } else { "discard" };
+        let l = crate::metrics::Escalation { from_action: from_name.into(), to_action: to.action_type, pop: to.pop };
+        self.shared.metrics.deescalations.get_or_create(&l).inc();
         m.rule = MatchSpec { victim: m.victim_ip, vector: m.vector, dst_ports: m.dst_ports.clone() }
             .rule(action_of(m))
             .map(|r| r.to_string())
@@ -1289,6 +1404,7 @@ impl State {
             reason: Some(input.reason.clone()),
         };
         self.new_times.push_back(now);
+        self.shared.metrics.mitigations_created.get_or_create(&Self::action_pop(&m)).inc();
         self.audit(
             actor,
             "mitigation_created",
@@ -1371,6 +1487,12 @@ impl State {
     fn peer_event(&mut self, e: &speaker::Event) -> bool {
         match e {
             speaker::Event::StateChanged { peer, to, .. } => {
+                let up = i64::from(*to == bgp_core::fsm::State::Established);
+                self.shared
+                    .metrics
+                    .bgp_session_up
+                    .get_or_create(&crate::metrics::Peer { peer: peer.to_string() })
+                    .set(up);
                 self.shared.peers.lock().unwrap_or_else(|p| p.into_inner()).insert(*peer, format!("{to:?}"));
                 false
             }
@@ -1473,6 +1595,25 @@ impl State {
     }
 
     fn record(&self, r: ReconcileReport) {
+        let m = &self.shared.metrics;
+        let drift = r.announced + r.withdrawn + r.replaced;
+        let status = if r.dry_run {
+            "dry_run"
+        } else if drift > 0 {
+            "repaired"
+        } else {
+            "in_sync"
+        };
+        m.reconciliation_runs.get_or_create(&crate::metrics::Status { status: status.into() }).inc();
+        for (kind, n) in [("announced", r.announced), ("withdrawn", r.withdrawn), ("replaced", r.replaced)] {
+            if n > 0 {
+                m.reconciliation_drift.get_or_create(&crate::metrics::Kind { kind: kind.into() }).inc_by(n as u64);
+            }
+        }
+        let pop = self.shared.policy().config.pop.clone();
+        m.reconciliation_active
+            .get_or_create(&crate::metrics::Pop { pop })
+            .set(i64::try_from(r.desired).unwrap_or(i64::MAX));
         *self.shared.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
     }
 }

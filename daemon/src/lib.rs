@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod guardrails;
 pub mod inventory;
+pub mod metrics;
 pub mod model;
 pub mod playbook;
 pub mod policy;

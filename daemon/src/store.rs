@@ -116,6 +116,7 @@ pub struct Store {
     thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
     /// Commit counters.
     pub stats: Arc<CommitStats>,
+    observer: Arc<std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -185,12 +186,13 @@ impl Store {
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel::<Msg>();
         let stats = Arc::new(CommitStats::default());
-        let (db2, stats2) = (Arc::clone(&db), Arc::clone(&stats));
+        let observer: Arc<std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>> = Arc::default();
+        let (db2, stats2, observer2) = (Arc::clone(&db), Arc::clone(&stats), Arc::clone(&observer));
         let thread = std::thread::Builder::new()
             .name("prefixd-store".into())
-            .spawn(move || committer(&db2, &rx, &stats2))
+            .spawn(move || committer(&db2, &rx, &stats2, &observer2))
             .map_err(|e| StoreError::Db(redb::StorageError::Io(e).into()))?;
-        Ok(Store { db, tx, stats, thread: Arc::new(std::sync::Mutex::new(Some(thread))) })
+        Ok(Store { db, tx, stats, observer, thread: Arc::new(std::sync::Mutex::new(Some(thread))) })
     }
 
     /// Queues writes; `done` runs on the committer thread once they are durable (or failed).
@@ -218,6 +220,11 @@ impl Store {
         rx.recv().unwrap_or_else(|_| Err(Arc::new(StoreError::Closed)))
     }
 
+    /// Records every commit's duration in `h` from now on.
+    pub fn observe_commits(&self, h: prometheus_client::metrics::histogram::Histogram) {
+        *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
+    }
+
     /// Commits what is queued, stops the committer and waits for it. The file is closed once
     /// every clone of this store is dropped; writes submitted afterwards fail with `Closed`.
     pub fn close(self) {
@@ -234,7 +241,12 @@ impl Store {
     }
 }
 
-fn committer(db: &Database, rx: &mpsc::Receiver<Msg>, stats: &CommitStats) {
+fn committer(
+    db: &Database,
+    rx: &mpsc::Receiver<Msg>,
+    stats: &CommitStats,
+    observer: &std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>,
+) {
     let mut stop = false;
     while !stop {
         let Ok(Msg::Batch(first)) = rx.recv() else { break };
@@ -255,6 +267,9 @@ fn committer(db: &Database, rx: &mpsc::Receiver<Msg>, stats: &CommitStats) {
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.batches.fetch_add(batches.len() as u64, Ordering::Relaxed);
         stats.micros.fetch_add(micros, Ordering::Relaxed);
+        if let Some(h) = observer.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            h.observe(t.elapsed().as_secs_f64());
+        }
         if micros > 100_000 {
             tracing::warn!(micros, batches = batches.len(), "slow commit");
         }

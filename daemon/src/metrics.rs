@@ -1,0 +1,190 @@
+//! Prometheus metrics (`GET /metrics`, OpenMetrics text via prometheus-client). Every metric the
+//! earlier prefixd declared, updated where the thing happens: the engine for events, mitigations,
+//! escalations, guardrails, announcements and reconciliation; the API for HTTP and rate limits;
+//! the store for commit latency; the speaker's event stream and counters for BGP sessions.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+macro_rules! labels {
+    ($name:ident { $($field:ident),* }) => {
+        /// Label set.
+        #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+        pub struct $name {
+            $(
+                /// Label.
+                pub $field: String,
+            )*
+        }
+    };
+}
+
+labels!(SourceVector { source, vector });
+labels!(SourceReason { source, reason });
+labels!(ActionPop { action_type, pop });
+labels!(ActionPopReason { action_type, pop, reason });
+labels!(Escalation { from_action, to_action, pop });
+labels!(Reason { reason });
+labels!(Kind { kind });
+labels!(Status { status });
+labels!(Peer { peer });
+labels!(PeerMessages { peer, direction, r#type });
+labels!(Http { method, route, status_class });
+labels!(Route { route });
+labels!(Pop { pop });
+
+/// All of them.
+pub struct Metrics {
+    registry: Registry,
+    /// Events answered 2xx.
+    pub events_ingested: Family<SourceVector, Counter>,
+    /// Events refused (4xx), by reason.
+    pub events_rejected: Family<SourceReason, Counter>,
+    /// Active mitigations.
+    pub mitigations_active: Family<ActionPop, Gauge>,
+    /// Mitigations created.
+    pub mitigations_created: Family<ActionPop, Counter>,
+    /// Mitigations expired.
+    pub mitigations_expired: Family<ActionPop, Counter>,
+    /// Mitigations withdrawn, by reason.
+    pub mitigations_withdrawn: Family<ActionPopReason, Counter>,
+    /// Escalations.
+    pub escalations: Family<Escalation, Counter>,
+    /// De-escalations.
+    pub deescalations: Family<Escalation, Counter>,
+    /// Guardrail refusals.
+    pub guardrail_rejections: Family<Reason, Counter>,
+    /// Route changes handed to the speaker (`announce`, `withdraw`).
+    pub announcements: Family<Kind, Counter>,
+    /// From the engine taking a batch to its routes being handed to the speaker.
+    pub announcement_latency: Histogram,
+    /// Reconciliation runs (`in_sync`, `repaired`, `dry_run`).
+    pub reconciliation_runs: Family<Status, Counter>,
+    /// Drift repaired (`announced`, `withdrawn`, `replaced`).
+    pub reconciliation_drift: Family<Kind, Counter>,
+    /// Mitigations in the desired set at the last reconciliation.
+    pub reconciliation_active: Family<Pop, Gauge>,
+    /// 1 when the session is Established.
+    pub bgp_session_up: Family<Peer, Gauge>,
+    /// BGP messages by peer, direction and type, from the speaker's counters.
+    pub bgp_messages: Family<PeerMessages, Counter>,
+    /// Store commit durations.
+    pub store_commit: Histogram,
+    /// HTTP requests.
+    pub http_requests: Family<Http, Counter>,
+    /// HTTP request durations.
+    pub http_duration: Family<Route, Histogram>,
+    /// Requests being served.
+    pub http_in_flight: Gauge,
+    /// Configuration reloads (`ok`, `error`).
+    pub config_reloads: Family<Status, Counter>,
+    seen_messages: Mutex<HashMap<PeerMessages, u64>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn latency() -> Histogram {
+    // 50 µs to about 1.6 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers everything under `prefixd_`.
+    pub fn new() -> Metrics {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("prefixd"),
+            events_ingested: Family::default(),
+            events_rejected: Family::default(),
+            mitigations_active: Family::default(),
+            mitigations_created: Family::default(),
+            mitigations_expired: Family::default(),
+            mitigations_withdrawn: Family::default(),
+            escalations: Family::default(),
+            deescalations: Family::default(),
+            guardrail_rejections: Family::default(),
+            announcements: Family::default(),
+            announcement_latency: latency(),
+            reconciliation_runs: Family::default(),
+            reconciliation_drift: Family::default(),
+            reconciliation_active: Family::default(),
+            bgp_session_up: Family::default(),
+            bgp_messages: Family::default(),
+            store_commit: latency(),
+            http_requests: Family::default(),
+            http_duration: Family::new_with_constructor(latency),
+            http_in_flight: Gauge::default(),
+            config_reloads: Family::default(),
+            seen_messages: Mutex::new(HashMap::new()),
+        };
+        let r = &mut m.registry;
+        r.register("events_ingested", "Events answered 2xx", m.events_ingested.clone());
+        r.register("events_rejected", "Events refused, by reason", m.events_rejected.clone());
+        r.register("mitigations_active", "Active mitigations", m.mitigations_active.clone());
+        r.register("mitigations_created", "Mitigations created", m.mitigations_created.clone());
+        r.register("mitigations_expired", "Mitigations whose TTL ran out", m.mitigations_expired.clone());
+        r.register("mitigations_withdrawn", "Mitigations withdrawn, by reason", m.mitigations_withdrawn.clone());
+        r.register("escalations", "Mitigations escalated to a later playbook step", m.escalations.clone());
+        r.register("deescalations", "Mitigations returned to their first step", m.deescalations.clone());
+        r.register("guardrail_rejections", "Refusals by guardrail", m.guardrail_rejections.clone());
+        r.register("announcements", "Route changes handed to the BGP speaker", m.announcements.clone());
+        r.register(
+            "announcements_latency_seconds",
+            "From the engine taking a batch to its routes reaching the speaker",
+            m.announcement_latency.clone(),
+        );
+        r.register("reconciliation_runs", "Reconciliation runs by outcome", m.reconciliation_runs.clone());
+        r.register("reconciliation_drift", "Drift repaired by reconciliation", m.reconciliation_drift.clone());
+        r.register(
+            "reconciliation_active_count",
+            "Desired rules at the last reconciliation",
+            m.reconciliation_active.clone(),
+        );
+        r.register("bgp_session_up", "1 when the BGP session is Established", m.bgp_session_up.clone());
+        r.register("bgp_messages", "BGP messages by peer, direction and type", m.bgp_messages.clone());
+        r.register("store_commit_seconds", "redb commit durations (group commits)", m.store_commit.clone());
+        r.register("http_requests", "HTTP requests", m.http_requests.clone());
+        r.register("http_request_duration_seconds", "HTTP request durations", m.http_duration.clone());
+        r.register("http_in_flight_requests", "HTTP requests being served", m.http_in_flight.clone());
+        r.register("config_reload", "Configuration reloads", m.config_reloads.clone());
+        m
+    }
+
+    /// The OpenMetrics text.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Brings the message counters up to the speaker's totals (which restart from zero with a new
+    /// session: then the whole new count is added).
+    pub fn observe_messages(&self, peer: &str, direction: &str, counts: &[u64]) {
+        const TYPES: [&str; 5] = ["open", "update", "notification", "keepalive", "route_refresh"];
+        let mut seen = self.seen_messages.lock().unwrap_or_else(|p| p.into_inner());
+        for (t, n) in TYPES.iter().zip(counts) {
+            let key = PeerMessages { peer: peer.into(), direction: direction.into(), r#type: (*t).into() };
+            let last = seen.insert(key.clone(), *n).unwrap_or(0);
+            let add = if *n >= last { n - last } else { *n };
+            if add > 0 {
+                self.bgp_messages.get_or_create(&key).inc_by(add);
+            }
+        }
+    }
+}

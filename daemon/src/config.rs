@@ -332,11 +332,21 @@ pub struct Storage {
     pub path: PathBuf,
     /// Page cache of the store, in MiB.
     pub cache_mib: usize,
+    /// Append-only audit log, one JSON line per audit record (default: `audit.jsonl` beside the
+    /// store file; relative: like `path`).
+    pub audit_log: Option<PathBuf>,
 }
 
 impl Default for Storage {
     fn default() -> Self {
-        Storage { path: PathBuf::from("./prefixd-data/prefixd.redb"), cache_mib: 64 }
+        Storage { path: PathBuf::from("./prefixd-data/prefixd.redb"), cache_mib: 64, audit_log: None }
+    }
+}
+
+impl Storage {
+    /// Where the audit log goes.
+    pub fn audit_log_path(&self) -> PathBuf {
+        self.audit_log.clone().unwrap_or_else(|| self.path.with_file_name("audit.jsonl"))
     }
 }
 
@@ -521,6 +531,9 @@ impl Config {
         let mut config = config;
         if config.storage.path.is_relative() {
             config.storage.path = base.join(&config.storage.path);
+        }
+        if let Some(a) = config.storage.audit_log.as_mut().filter(|a| a.is_relative()) {
+            *a = base.join(&*a);
         }
         for t in &mut config.http.auth.tokens {
             if let Some(f) = t.token_file.as_mut().filter(|f| f.is_relative()) {

@@ -762,7 +762,8 @@ impl State {
             }
             Request::SetPolicy(policy, what, actor, reply) => {
                 *self.shared.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
-                self.audit(&actor, what, ("config", what), Value::Null);
+                let target = if what == "playbooks_updated" { "playbooks" } else { "config" };
+                self.audit(&actor, what, ("config", target), Value::Null);
                 finisher(reply, Ok(()))
             }
             Request::Reconcile(_) | Request::Stop(_) => Box::new(|_| {}),
@@ -1496,12 +1497,20 @@ impl State {
                 self.shared.peers.lock().unwrap_or_else(|p| p.into_inner()).insert(*peer, format!("{to:?}"));
                 false
             }
-            speaker::Event::PeerUp { peer, .. } => {
+            speaker::Event::PeerUp { peer, negotiated } => {
                 info!(%peer, "peer up");
+                let families: Vec<String> = negotiated.families.iter().map(ToString::to_string).collect();
+                self.audit(&Actor::system(), "peer_up", ("peer", &peer.to_string()), json!({"families": families}));
                 true
             }
             speaker::Event::PeerDown { peer, reason } => {
                 warn!(%peer, ?reason, "peer down");
+                self.audit(
+                    &Actor::system(),
+                    "peer_down",
+                    ("peer", &peer.to_string()),
+                    json!({"reason": format!("{reason:?}")}),
+                );
                 false
             }
             _ => false,

@@ -118,6 +118,8 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
     let existed = cfg.storage.path.exists();
     let store = Store::open_with_cache(&cfg.storage.path, cfg.storage.cache_mib << 20)?;
     info!(path = %cfg.storage.path.display(), existed, "store open");
+    let audit_log = cfg.storage.audit_log_path();
+    store.audit_log(&audit_log).map_err(|e| StartError::Other(format!("audit log {}: {e}", audit_log.display())))?;
     let peers: Vec<PeerConfig> =
         cfg.bgp.peers.iter().map(|p| peer_config(p, existed)).collect::<Result<_, _>>().map_err(StartError::Other)?;
     let (speaker, events) = if peers.is_empty() && cfg.bgp.listen.is_empty() {

@@ -117,6 +117,7 @@ pub struct Store {
     /// Commit counters.
     pub stats: Arc<CommitStats>,
     observer: Arc<std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>>,
+    audit_log: Arc<std::sync::Mutex<Option<std::fs::File>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -187,12 +188,14 @@ impl Store {
         let (tx, rx) = mpsc::channel::<Msg>();
         let stats = Arc::new(CommitStats::default());
         let observer: Arc<std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>> = Arc::default();
-        let (db2, stats2, observer2) = (Arc::clone(&db), Arc::clone(&stats), Arc::clone(&observer));
+        let audit_log: Arc<std::sync::Mutex<Option<std::fs::File>>> = Arc::default();
+        let (db2, stats2, observer2, log2) =
+            (Arc::clone(&db), Arc::clone(&stats), Arc::clone(&observer), Arc::clone(&audit_log));
         let thread = std::thread::Builder::new()
             .name("prefixd-store".into())
-            .spawn(move || committer(&db2, &rx, &stats2, &observer2))
+            .spawn(move || committer(&db2, &rx, &stats2, &observer2, &log2))
             .map_err(|e| StoreError::Db(redb::StorageError::Io(e).into()))?;
-        Ok(Store { db, tx, stats, observer, thread: Arc::new(std::sync::Mutex::new(Some(thread))) })
+        Ok(Store { db, tx, stats, observer, audit_log, thread: Arc::new(std::sync::Mutex::new(Some(thread))) })
     }
 
     /// Queues writes; `done` runs on the committer thread once they are durable (or failed).
@@ -218,6 +221,17 @@ impl Store {
             let _ = tx.send(r);
         });
         rx.recv().unwrap_or_else(|_| Err(Arc::new(StoreError::Closed)))
+    }
+
+    /// Appends every committed audit record to `path` as one JSON line (after its commit, so the
+    /// file never holds a record the store does not).
+    pub fn audit_log(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        *self.audit_log.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+        Ok(())
     }
 
     /// Records every commit's duration in `h` from now on.
@@ -246,6 +260,7 @@ fn committer(
     rx: &mpsc::Receiver<Msg>,
     stats: &CommitStats,
     observer: &std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>,
+    audit_log: &std::sync::Mutex<Option<std::fs::File>>,
 ) {
     let mut stop = false;
     while !stop {
@@ -275,6 +290,20 @@ fn committer(
         }
         if let Err(e) = &result {
             tracing::error!("commit of {} batches failed: {e}", batches.len());
+        } else if let Some(f) = audit_log.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            use std::io::Write as _;
+            let mut lines = Vec::new();
+            for w in batches.iter().flat_map(|b| &b.writes) {
+                if let Write::Audit(a) = w {
+                    let _ = serde_json::to_writer(&mut lines, a.as_ref());
+                    lines.push(b'\n');
+                }
+            }
+            if !lines.is_empty() {
+                if let Err(e) = f.write_all(&lines).and_then(|()| f.sync_data()) {
+                    tracing::error!("audit log: {e}");
+                }
+            }
         }
         for b in batches {
             (b.done)(result.clone());

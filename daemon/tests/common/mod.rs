@@ -26,9 +26,17 @@ pub fn agent() -> ureq::Agent {
 impl Daemon {
     /// Writes `config` (with `@DIR@` replaced) to a fresh directory and starts the daemon.
     pub fn start(name: &str, api: &str, config: &str) -> Daemon {
+        Daemon::start_with(name, api, config, &[])
+    }
+
+    /// The same, with more files (name, content) beside the config.
+    pub fn start_with(name: &str, api: &str, config: &str, files: &[(&str, &str)]) -> Daemon {
         let dir = std::env::temp_dir().join(format!("prefixd-daemon-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        for (f, content) in files {
+            std::fs::write(dir.join(f), content).unwrap();
+        }
         std::fs::write(dir.join("prefixd.toml"), config.replace("@DIR@", &dir.display().to_string())).unwrap();
         let mut d = Daemon { dir, api: format!("http://{api}"), child: None };
         d.launch();

@@ -237,6 +237,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/v1/config/playbooks", get(get_playbooks).put(put_playbooks))
         .route("/v1/config/reload", post(reload))
         .route("/metrics", get(metrics))
+        .route("/v1/stream", get(stream))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::new(405, "method not allowed on this route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
@@ -287,6 +288,45 @@ async fn metrics(State(s): State<AppState>) -> Response {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     r
+}
+
+/// `GET /v1/stream`: Server-Sent Events, one per audit record as it is committed (mitigations
+/// created, escalated, withdrawn, expired; safelist, configuration, peers up and down). The event
+/// id is the audit id, so a client that reconnects with `Last-Event-ID` first gets what it
+/// missed, from the store, then the live feed. A client too slow for the feed gets a
+/// `resync_required` event and should reconnect with its last id.
+async fn stream(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event as Sse, KeepAlive};
+    use futures_util::stream::{self, StreamExt};
+    let live = s.engine.store.audit_feed();
+    let last: Option<u64> =
+        headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    let backlog = match last {
+        Some(id) => read(&s, move |r| r.audit_after(id, 100_000)).await?,
+        None => Vec::new(),
+    };
+    let seen = backlog.last().map(|a| a.audit_id).or(last);
+    let event = |a: &crate::model::AuditRecord| -> Result<Sse, std::convert::Infallible> {
+        Ok(Sse::default().id(a.audit_id.to_string()).event(a.action.clone()).json_data(a).unwrap_or_default())
+    };
+    let replay = stream::iter(backlog.iter().map(event).collect::<Vec<_>>());
+    let live = stream::unfold((live, seen), move |(mut rx, seen)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(a) if seen.is_some_and(|l| a.audit_id <= l) => continue,
+                Ok(a) => {
+                    let id = a.audit_id;
+                    return Some((event(&a), (rx, Some(id))));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let e = Sse::default().event("resync_required").data(format!("{{\"missed\":{n}}}"));
+                    return Some((Ok(e), (rx, seen)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(axum::response::Sse::new(replay.chain(live)).keep_alive(KeepAlive::default()).into_response())
 }
 
 /// Authentication, the role each route needs, and the shutdown gate.

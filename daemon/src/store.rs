@@ -118,6 +118,7 @@ pub struct Store {
     pub stats: Arc<CommitStats>,
     observer: Arc<std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>>,
     audit_log: Arc<std::sync::Mutex<Option<std::fs::File>>>,
+    feed: tokio::sync::broadcast::Sender<Arc<AuditRecord>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -189,13 +190,14 @@ impl Store {
         let stats = Arc::new(CommitStats::default());
         let observer: Arc<std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>> = Arc::default();
         let audit_log: Arc<std::sync::Mutex<Option<std::fs::File>>> = Arc::default();
-        let (db2, stats2, observer2, log2) =
-            (Arc::clone(&db), Arc::clone(&stats), Arc::clone(&observer), Arc::clone(&audit_log));
+        let (feed, _) = tokio::sync::broadcast::channel(4096);
+        let (db2, stats2, observer2, log2, feed2) =
+            (Arc::clone(&db), Arc::clone(&stats), Arc::clone(&observer), Arc::clone(&audit_log), feed.clone());
         let thread = std::thread::Builder::new()
             .name("prefixd-store".into())
-            .spawn(move || committer(&db2, &rx, &stats2, &observer2, &log2))
+            .spawn(move || committer(&db2, &rx, &stats2, &observer2, &log2, &feed2))
             .map_err(|e| StoreError::Db(redb::StorageError::Io(e).into()))?;
-        Ok(Store { db, tx, stats, observer, audit_log, thread: Arc::new(std::sync::Mutex::new(Some(thread))) })
+        Ok(Store { db, tx, stats, observer, audit_log, feed, thread: Arc::new(std::sync::Mutex::new(Some(thread))) })
     }
 
     /// Queues writes; `done` runs on the committer thread once they are durable (or failed).
@@ -234,6 +236,11 @@ impl Store {
         Ok(())
     }
 
+    /// Every audit record, as it is committed (a lagging receiver is told how many it missed).
+    pub fn audit_feed(&self) -> tokio::sync::broadcast::Receiver<Arc<AuditRecord>> {
+        self.feed.subscribe()
+    }
+
     /// Records every commit's duration in `h` from now on.
     pub fn observe_commits(&self, h: prometheus_client::metrics::histogram::Histogram) {
         *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
@@ -261,6 +268,7 @@ fn committer(
     stats: &CommitStats,
     observer: &std::sync::Mutex<Option<prometheus_client::metrics::histogram::Histogram>>,
     audit_log: &std::sync::Mutex<Option<std::fs::File>>,
+    feed: &tokio::sync::broadcast::Sender<Arc<AuditRecord>>,
 ) {
     let mut stop = false;
     while !stop {
@@ -287,6 +295,13 @@ fn committer(
         }
         if micros > 100_000 {
             tracing::warn!(micros, batches = batches.len(), "slow commit");
+        }
+        if result.is_ok() && feed.receiver_count() > 0 {
+            for w in batches.iter().flat_map(|b| &b.writes) {
+                if let Write::Audit(a) = w {
+                    let _ = feed.send(Arc::new(a.as_ref().clone()));
+                }
+            }
         }
         if let Err(e) = &result {
             tracing::error!("commit of {} batches failed: {e}", batches.len());
@@ -519,6 +534,20 @@ impl Reader {
         });
         let cursor = page.cursor.as_deref().and_then(|c| c.parse::<u64>().ok());
         paginate(records, page, keep, |a| a.audit_id.to_string(), |key: &u64| cursor.is_some_and(|c| *key >= c))
+    }
+
+    /// Audit records after `id`, oldest first, at most `limit`.
+    pub fn audit_after(&self, id: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let table = self.txn.open_table(AUDIT)?;
+        let mut out = Vec::new();
+        for entry in table.range(id.saturating_add(1)..)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = entry?;
+            out.push(decode("audit", &k.value().to_string(), v.value())?);
+        }
+        Ok(out)
     }
 
     /// The highest audit id in use.

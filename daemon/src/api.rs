@@ -933,20 +933,42 @@ async fn reload(State(s): State<AppState>, a: Ext) -> Result<Response, ApiError>
     let Some(path) = s.config_path.clone() else {
         return Err(ApiError::conflict("running on embedded defaults: there is no file to reload"));
     };
-    let reloads = s.engine.shared.metrics.config_reloads.clone();
+    let v = reload_config(&s.engine, &path, actor(a)).await?;
+    Ok(axum::Json(v).into_response())
+}
+
+/// Reloads the configuration file (for `POST /v1/config/reload` and SIGHUP): everything is
+/// checked first (the file, the inventory and playbooks, every peer's settings and secrets), then
+/// applied at once: policy, guardrails, quotas, timers, safelist, inventory, playbooks, and the
+/// peers (added, removed, or replaced when their settings changed; the others untouched). A
+/// config that does not check changes nothing and the answer says why. `router_id`, `local_as`,
+/// `[bgp] listen`, `[http]`, `[storage]` and `mode` need a restart and keep their running values.
+pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor) -> Result<Value, ApiError> {
+    let reloads = engine.shared.metrics.config_reloads.clone();
     let count = |status: &str| reloads.get_or_create(&crate::metrics::Status { status: status.into() }).inc();
-    let loaded = tokio::task::spawn_blocking(move || Config::load_all(&path))
-        .await
-        .map_err(|e| ApiError::new(500, e.to_string()))?
-        .map_err(|e| {
-            count("error");
-            ApiError::bad_request(format!("config not reloaded: {e}"))
-        })?;
-    count("ok");
-    let old = s.engine.shared.policy();
+    let p = path.to_path_buf();
+    let checked = tokio::task::spawn_blocking(move || {
+        let loaded = Config::load_all(&p).map_err(|e| e.to_string())?;
+        let peers = loaded
+            .config
+            .bgp
+            .peers
+            .iter()
+            .map(|peer| crate::service::peer_config(peer, false).map(|pc| (peer.clone(), pc)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok::<_, String>((loaded, peers))
+    })
+    .await
+    .map_err(|e| ApiError::new(500, e.to_string()))?;
+    let (loaded, peers) = checked.map_err(|e| {
+        count("error");
+        ApiError::bad_request(format!("config not reloaded, nothing changed: {e}"))
+    })?;
+    let old = engine.shared.policy();
     let mut restart = Vec::new();
-    if loaded.config.bgp != old.config.bgp {
-        restart.push("bgp");
+    let (ob, nb) = (&old.config.bgp, &loaded.config.bgp);
+    if ob.router_id != nb.router_id || ob.local_as != nb.local_as || ob.listen != nb.listen {
+        restart.push("bgp (router_id, local_as, listen)");
     }
     if loaded.config.http != old.config.http {
         restart.push("http");
@@ -957,18 +979,52 @@ async fn reload(State(s): State<AppState>, a: Ext) -> Result<Response, ApiError>
     if loaded.config.mode != old.config.mode {
         restart.push("mode");
     }
+    // Peers: what to add, remove and replace.
+    let (mut added, mut removed, mut replaced) = (Vec::new(), Vec::new(), Vec::new());
+    match &engine.speaker {
+        Some(sp) => {
+            for old_peer in &ob.peers {
+                if !nb.peers.iter().any(|p| p.address == old_peer.address) {
+                    removed.push(old_peer.address);
+                }
+            }
+            for (new_peer, pc) in peers {
+                match ob.peers.iter().find(|p| p.address == new_peer.address) {
+                    None => {
+                        sp.add_peer(pc).map_err(|e| ApiError::new(500, e.to_string()))?;
+                        added.push(new_peer.address);
+                    }
+                    Some(o) if *o != new_peer => {
+                        sp.replace_peer(pc).await.map_err(|e| ApiError::new(500, e.to_string()))?;
+                        replaced.push(new_peer.address);
+                    }
+                    Some(_) => {}
+                }
+            }
+            for r in &removed {
+                let _ = sp.remove_peer(*r).await;
+            }
+        }
+        None if nb.peers != ob.peers => restart.push("bgp peers (the daemon started without a BGP speaker)"),
+        None => {}
+    }
+    count("ok");
     // Sections that need a restart keep their running values until then.
     let mut next = loaded;
-    next.config.bgp = old.config.bgp.clone();
+    next.config.bgp.router_id = ob.router_id;
+    next.config.bgp.local_as = ob.local_as;
+    next.config.bgp.listen = ob.listen.clone();
+    if engine.speaker.is_none() {
+        next.config.bgp.peers = ob.peers.clone();
+    }
     next.config.http = old.config.http.clone();
     next.config.storage = old.config.storage.clone();
     next.config.mode = old.config.mode;
-    let actor = actor(a);
-    s.engine.call(|r| Req::SetPolicy(Arc::new(next), "config_reloaded", actor, r)).await?;
-    Ok(axum::Json(json!({
-        "reloaded": ["inventory", "playbooks", "guardrails", "quotas", "timers", "escalation", "safelist"],
+    engine.call(|r| Req::SetPolicy(Arc::new(next), "config_reloaded", actor, r)).await?;
+    Ok(json!({
+        "reloaded": ["inventory", "playbooks", "guardrails", "quotas", "timers", "escalation", "safelist", "bgp peers"],
+        "peers": {"added": added, "removed": removed, "replaced": replaced},
         "restart_required": restart,
         "timestamp": crate::model::rfc3339(now_ms()),
     }))
-    .into_response())
 }

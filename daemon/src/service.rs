@@ -159,6 +159,21 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
             error!("http server: {e}");
         }
     });
+    #[cfg(unix)]
+    if let Some(path) = config_path.clone() {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+            while hup.recv().await.is_some() {
+                let actor = crate::model::Actor { kind: "system", id: "SIGHUP".into() };
+                match crate::api::reload_config(&engine, &path, actor).await {
+                    Ok(v) => info!(result = %v, "SIGHUP: configuration reloaded"),
+                    Err(e) => error!("SIGHUP: {}", e.error),
+                }
+            }
+        });
+    }
     wait_for_signal().await;
     info!("stopping: new changes get 503, queued ones are committed");
     shared.stopping.store(true, Ordering::Relaxed);

@@ -35,13 +35,16 @@ pub struct AppState {
     pub tokens: Option<Tokens>,
     /// Ingest rate limits.
     pub limiter: Arc<crate::ratelimit::Limiter>,
+    /// mTLS: certificate names and their roles (`None` unless auth mode is mtls).
+    pub clients: Option<Arc<Vec<crate::config::ClientConfig>>>,
 }
 
 impl AppState {
     /// The state for `config`.
     pub fn new(engine: Handle, config_path: Option<PathBuf>, tokens: Option<Tokens>, config: &Config) -> AppState {
         let limiter = Arc::new(crate::ratelimit::Limiter::new(config.http.rate_limit.clone()));
-        AppState { engine, config_path, tokens, limiter }
+        let clients = (config.http.auth.mode == AuthMode::Mtls).then(|| Arc::new(config.http.auth.clients.clone()));
+        AppState { engine, config_path, tokens, limiter, clients }
     }
 
     /// Takes `cost` events from the client's and the global bucket: the headers to add, or a 429.
@@ -332,9 +335,30 @@ async fn stream(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Re
 /// Authentication, the role each route needs, and the shutdown gate.
 async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let need = Need::of(req.method(), req.uri().path());
-    let actor = match &s.tokens {
-        None => Actor { kind: "operator", id: "anonymous".into() },
-        Some(tokens) => {
+    let cert = req.extensions().get::<crate::tls::ClientCert>().cloned();
+    let actor = match (&s.clients, &s.tokens) {
+        (Some(clients), _) => {
+            // mTLS: the handshake verified the certificate; its names pick the role.
+            let found = cert.as_ref().and_then(|c| clients.iter().find(|k| c.0.contains(&k.name)));
+            match found {
+                Some(k) if need.allows(k.role) => Actor { kind: k.role.as_str(), id: k.name.clone() },
+                Some(k) => {
+                    return ApiError::new(403, format!("role {} may not do this", k.role.as_str()))
+                        .with("role", k.role.as_str())
+                        .with("required", need.name())
+                        .into_response()
+                }
+                None if need == Need::Public => Actor { kind: "anonymous", id: "anonymous".into() },
+                None => {
+                    let names = cert.map(|c| c.0).unwrap_or_default();
+                    return ApiError::new(403, "this client certificate has no role")
+                        .with("names", names)
+                        .into_response();
+                }
+            }
+        }
+        (None, None) => Actor { kind: "operator", id: "anonymous".into() },
+        (None, Some(tokens)) => {
             let given = req
                 .headers()
                 .get(axum::http::header::AUTHORIZATION)
@@ -365,6 +389,14 @@ async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Respo
     next.run(req).await
 }
 
+fn auth_mode(s: &AppState) -> &'static str {
+    match (&s.clients, &s.tokens) {
+        (Some(_), _) => "mtls",
+        (None, Some(_)) => "bearer",
+        (None, None) => "none",
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -393,7 +425,7 @@ async fn health(State(s): State<AppState>) -> Response {
     axum::Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "auth_mode": if s.tokens.is_some() { "bearer" } else { "none" },
+        "auth_mode": auth_mode(&s),
     }))
     .into_response()
 }
@@ -423,7 +455,7 @@ async fn health_detail(State(s): State<AppState>) -> Response {
             "mean_commit_micros": stats.micros.load(Ordering::Relaxed).checked_div(commits).unwrap_or(0),
         },
         "last_reconciliation": last,
-        "auth_mode": if s.tokens.is_some() { "bearer" } else { "none" },
+        "auth_mode": auth_mode(&s),
         "shutting_down": shared.stopping.load(Ordering::Relaxed),
     }))
     .into_response()

@@ -36,6 +36,21 @@ pub struct Http {
     pub auth: Auth,
     /// Ingest rate limits.
     pub rate_limit: RateLimit,
+    /// HTTPS (and, with `client_ca_path`, mutual TLS).
+    pub tls: Option<Tls>,
+}
+
+/// `[http.tls]`: serve the API over TLS (rustls).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// PEM certificate chain, the server's first.
+    pub cert_path: PathBuf,
+    /// PEM private key.
+    pub key_path: PathBuf,
+    /// PEM CA certificates: clients must present a certificate they signed (mutual TLS).
+    #[serde(default)]
+    pub client_ca_path: Option<PathBuf>,
 }
 
 /// `[http.rate_limit]`: token buckets on event ingest (an event in a batch counts as one), per
@@ -73,6 +88,7 @@ impl Default for Http {
             max_batch_events: 1000,
             auth: Auth::default(),
             rate_limit: RateLimit::default(),
+            tls: None,
         }
     }
 }
@@ -86,6 +102,8 @@ pub enum AuthMode {
     None,
     /// `Authorization: Bearer <token>`.
     Bearer,
+    /// The client certificate of a mutual-TLS connection, mapped by `[[http.auth.clients]]`.
+    Mtls,
 }
 
 /// `[http.auth]`.
@@ -99,11 +117,28 @@ pub struct Auth {
     pub bearer_token_env: String,
     /// Named tokens, each with a role.
     pub tokens: Vec<TokenConfig>,
+    /// mTLS: client certificate names (subject CN or a DNS / URI SAN) and their roles.
+    pub clients: Vec<ClientConfig>,
+}
+
+/// One `[[http.auth.clients]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// A name the certificate carries: subject common name, DNS or URI subject alternative name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
 }
 
 impl Default for Auth {
     fn default() -> Self {
-        Auth { mode: AuthMode::None, bearer_token_env: "PREFIXD_API_TOKEN".into(), tokens: Vec::new() }
+        Auth {
+            mode: AuthMode::None,
+            bearer_token_env: "PREFIXD_API_TOKEN".into(),
+            tokens: Vec::new(),
+            clients: Vec::new(),
+        }
     }
 }
 
@@ -535,6 +570,13 @@ impl Config {
         if let Some(a) = config.storage.audit_log.as_mut().filter(|a| a.is_relative()) {
             *a = base.join(&*a);
         }
+        if let Some(t) = config.http.tls.as_mut() {
+            for p in [Some(&mut t.cert_path), Some(&mut t.key_path), t.client_ca_path.as_mut()].into_iter().flatten() {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
         for t in &mut config.http.auth.tokens {
             if let Some(f) = t.token_file.as_mut().filter(|f| f.is_relative()) {
                 *f = base.join(&*f);
@@ -619,6 +661,12 @@ impl Config {
                     t.name
                 ));
             }
+        }
+        if self.http.auth.mode == AuthMode::Mtls && self.http.tls.as_ref().is_none_or(|t| t.client_ca_path.is_none()) {
+            return Err("http.auth.mode: \"mtls\" needs [http.tls] with client_ca_path".into());
+        }
+        if self.http.auth.mode == AuthMode::Mtls && self.http.auth.clients.is_empty() {
+            return Err("http.auth.mode: \"mtls\" needs at least one [[http.auth.clients]]".into());
         }
         if self.http.auth.mode == AuthMode::None && !self.http.listen.ip().is_loopback() {
             return Err(format!(

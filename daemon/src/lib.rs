@@ -19,3 +19,4 @@ pub mod policy;
 pub mod ratelimit;
 pub mod service;
 pub mod store;
+pub mod tls;

@@ -114,6 +114,14 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
             None
         }
         AuthMode::Bearer => Some(load_tokens(&cfg.http.auth).map_err(StartError::Other)?),
+        AuthMode::Mtls => None,
+    };
+    let tls = match &cfg.http.tls {
+        Some(t) => Some(
+            crate::tls::server_config(&t.cert_path, &t.key_path, t.client_ca_path.as_deref())
+                .map_err(|e| StartError::Other(format!("http.tls: {e}")))?,
+        ),
+        None => None,
     };
     let existed = cfg.storage.path.exists();
     let store = Store::open_with_cache(&cfg.storage.path, cfg.storage.cache_mib << 20)?;
@@ -143,20 +151,25 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
     let listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
         .map_err(|e| StartError::Other(format!("http listen {}: {e}", cfg.http.listen)))?;
-    info!(listen = %cfg.http.listen, pop = %cfg.pop, "API listening");
+    info!(listen = %cfg.http.listen, pop = %cfg.pop, tls = cfg.http.tls.is_some(), "API listening");
     let state = crate::api::AppState::new(engine.clone(), config_path.clone(), tokens, &cfg);
     let app = crate::api::router(state, &cfg);
     let shared = engine.shared.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
         let mut rx = stop_rx;
-        let r = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|v| *v).await;
-            })
-            .await;
-        if let Err(e) = r {
-            error!("http server: {e}");
+        match tls {
+            Some(config) => crate::tls::serve(listener, config, app, rx).await,
+            None => {
+                let r = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.wait_for(|v| *v).await;
+                    })
+                    .await;
+                if let Err(e) = r {
+                    error!("http server: {e}");
+                }
+            }
         }
     });
     #[cfg(unix)]

@@ -13,6 +13,7 @@ pub struct Daemon {
     pub dir: PathBuf,
     pub api: String,
     child: Option<Child>,
+    tls: bool,
 }
 
 pub fn agent() -> ureq::Agent {
@@ -29,8 +30,17 @@ impl Daemon {
         Daemon::start_with(name, api, config, &[])
     }
 
+    /// A daemon serving HTTPS: readiness is checked by a TCP connect, not an HTTP request.
+    pub fn start_tls(name: &str, api: &str, config: &str, files: &[(&str, &str)]) -> Daemon {
+        Daemon::start_inner(name, api, config, files, true)
+    }
+
     /// The same, with more files (name, content) beside the config.
     pub fn start_with(name: &str, api: &str, config: &str, files: &[(&str, &str)]) -> Daemon {
+        Daemon::start_inner(name, api, config, files, false)
+    }
+
+    fn start_inner(name: &str, api: &str, config: &str, files: &[(&str, &str)], tls: bool) -> Daemon {
         let dir = std::env::temp_dir().join(format!("prefixd-daemon-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -38,7 +48,7 @@ impl Daemon {
             std::fs::write(dir.join(f), content).unwrap();
         }
         std::fs::write(dir.join("prefixd.toml"), config.replace("@DIR@", &dir.display().to_string())).unwrap();
-        let mut d = Daemon { dir, api: format!("http://{api}"), child: None };
+        let mut d = Daemon { dir, api: format!("http://{api}"), child: None, tls };
         d.launch();
         d
     }
@@ -62,7 +72,12 @@ impl Daemon {
                     panic!("prefixd exited with {st}:\n{}", self.log());
                 }
             }
-            (self.get("/v1/health").0 == 200).then_some(())
+            let ready = if self.tls {
+                std::net::TcpStream::connect(self.api.trim_start_matches("http://")).is_ok()
+            } else {
+                self.get("/v1/health").0 == 200
+            };
+            ready.then_some(())
         });
         assert!(up.is_some(), "prefixd did not come up:\n{}", self.log());
     }

@@ -891,6 +891,15 @@ pub fn redacted_settings(c: &Config) -> Value {
                        "max_escalated_duration_seconds": c.escalation.max_escalated_duration_seconds},
         "storage": {"path": c.storage.path},
         "safelist": {"prefixes": c.safelist.prefixes.iter().map(ToString::to_string).collect::<Vec<_>>()},
+        // Secrets live in environment variables; only the variables' names are shown, and a URL
+        // given in the file only as scheme and host.
+        "alerts": {"queue": c.alerts.queue, "max_attempts": c.alerts.max_attempts, "retry_base_ms": c.alerts.retry_base_ms,
+                   "allow_private_destinations": c.alerts.allow_private_destinations,
+                   "destinations": c.alerts.destinations.iter().map(|d| json!({
+                       "name": d.name, "type": d.kind,
+                       "url": d.url.as_deref().map(|u| u.split('/').take(3).collect::<Vec<_>>().join("/")),
+                       "url_env": d.url_env, "secret_env": d.secret_env, "events": d.events,
+                   })).collect::<Vec<_>>()},
     })
 }
 

@@ -439,6 +439,83 @@ pub struct Config {
     pub inventory: Option<InventorySource>,
     /// Playbooks (the built-in set when absent).
     pub playbooks: Option<PlaybooksSource>,
+    /// Alert webhooks.
+    pub alerts: Alerts,
+}
+
+/// `[alerts]`: webhooks for mitigation and peer changes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Alerts {
+    /// Alerts waiting to be sent, at most; more are dropped (and counted).
+    pub queue: usize,
+    /// Tries per alert and destination (retries on connection errors and 5xx, with backoff).
+    pub max_attempts: u32,
+    /// First retry delay in milliseconds; doubles each time.
+    pub retry_base_ms: u64,
+    /// Allow http:// and destinations on loopback or private addresses (labs and tests only: an
+    /// alert URL otherwise cannot point the daemon at internal services).
+    pub allow_private_destinations: bool,
+    /// The destinations.
+    #[serde(rename = "destination")]
+    pub destinations: Vec<AlertDestination>,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            queue: 1000,
+            max_attempts: 4,
+            retry_base_ms: 500,
+            allow_private_destinations: false,
+            destinations: Vec::new(),
+        }
+    }
+}
+
+/// Where alerts go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Slack incoming webhook.
+    Slack,
+    /// PagerDuty Events API v2 (trigger, resolve by mitigation id).
+    Pagerduty,
+    /// Opsgenie Alert API (create, close by alias).
+    Opsgenie,
+    /// Microsoft Teams incoming webhook.
+    Teams,
+    /// Discord webhook.
+    Discord,
+    /// Any JSON receiver, signed with HMAC-SHA256.
+    Generic,
+}
+
+/// One `[[alerts.destination]]`. Secrets (webhook URLs with tokens, routing keys, API keys, HMAC
+/// secrets) come from environment variables and are never shown by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertDestination {
+    /// A name for logs and metrics (default: the type).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Which service.
+    #[serde(rename = "type")]
+    pub kind: AlertKind,
+    /// The endpoint, when it is not secret (PagerDuty, Opsgenie, generic receivers).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Environment variable holding the endpoint (Slack, Teams and Discord URLs carry a token).
+    #[serde(default)]
+    pub url_env: Option<String>,
+    /// Environment variable holding the PagerDuty routing key, the Opsgenie API key, or the
+    /// generic receiver's HMAC secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// Which changes (default: mitigation_created, mitigation_escalated, mitigation_withdrawn,
+    /// mitigation_expired, peer_down, peer_up).
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 impl Default for Config {
@@ -456,6 +533,7 @@ impl Default for Config {
             safelist: Safelist::default(),
             inventory: None,
             playbooks: None,
+            alerts: Alerts::default(),
         }
     }
 }
@@ -673,6 +751,17 @@ impl Config {
                 "http.listen: auth mode \"none\" is only allowed on a loopback address, not {}",
                 self.http.listen
             ));
+        }
+        if self.alerts.queue == 0 || self.alerts.max_attempts == 0 {
+            return Err("alerts.queue: queue and max_attempts must be at least 1".into());
+        }
+        for d in &self.alerts.destinations {
+            if d.url.is_some() == d.url_env.is_some() {
+                return Err(format!("alerts.destination: {:?} needs exactly one of url and url_env", d.kind));
+            }
+            if matches!(d.kind, AlertKind::Pagerduty | AlertKind::Opsgenie) && d.secret_env.is_none() {
+                return Err(format!("alerts.destination: {:?} needs secret_env (routing key or API key)", d.kind));
+            }
         }
         if self.storage.cache_mib == 0 || self.storage.cache_mib > 65536 {
             return Err("storage.cache_mib: must be between 1 and 65536".into());

@@ -39,6 +39,7 @@ labels!(PeerMessages { peer, direction, r#type });
 labels!(Http { method, route, status_class });
 labels!(Route { route });
 labels!(Pop { pop });
+labels!(DestinationStatus { destination, status });
 
 /// All of them.
 pub struct Metrics {
@@ -85,6 +86,10 @@ pub struct Metrics {
     pub http_in_flight: Gauge,
     /// Configuration reloads (`ok`, `error`).
     pub config_reloads: Family<Status, Counter>,
+    /// Alert requests by destination and outcome (`sent`, `failed`).
+    pub alerts_sent: Family<DestinationStatus, Counter>,
+    /// Alerts dropped because the queue was full.
+    pub alerts_dropped: Counter,
     seen_messages: Mutex<HashMap<PeerMessages, u64>>,
 }
 
@@ -131,6 +136,8 @@ impl Metrics {
             http_duration: Family::new_with_constructor(latency),
             http_in_flight: Gauge::default(),
             config_reloads: Family::default(),
+            alerts_sent: Family::default(),
+            alerts_dropped: Counter::default(),
             seen_messages: Mutex::new(HashMap::new()),
         };
         let r = &mut m.registry;
@@ -163,6 +170,8 @@ impl Metrics {
         r.register("http_request_duration_seconds", "HTTP request durations", m.http_duration.clone());
         r.register("http_in_flight_requests", "HTTP requests being served", m.http_in_flight.clone());
         r.register("config_reload", "Configuration reloads", m.config_reloads.clone());
+        r.register("alerts_sent", "Alert requests by destination and outcome", m.alerts_sent.clone());
+        r.register("alerts_dropped", "Alerts dropped because the queue was full", m.alerts_dropped.clone());
         m
     }
 

@@ -142,6 +142,11 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
         warn!("mode dry-run: sessions come up but nothing is announced; answers say what would be");
     }
     let (engine, engine_task) = crate::engine::start(store, Arc::new(loaded), speaker.clone(), events)?;
+    for problem in
+        crate::alerts::start(&cfg.alerts, engine.store.clone(), engine.shared.metrics.clone(), cfg.pop.clone())
+    {
+        warn!("alerts: {problem}");
+    }
     // Peers after the desired set is in the Loc-RIB: it is their initial table.
     if let Some(s) = &speaker {
         for p in peers {

@@ -1,0 +1,377 @@
+//! Alerts: committed changes (the audit feed) become webhooks to Slack, PagerDuty (trigger, and
+//! resolve when the mitigation ends), Opsgenie (create, close), Microsoft Teams, Discord, and a
+//! generic JSON receiver signed with HMAC-SHA256 (`X-Prefixd-Signature: sha256=<hex>`).
+//!
+//! A bounded queue sits between the feed and the sender; alerts that do not fit are dropped and
+//! counted. Each alert is tried up to `max_attempts` times per destination, with doubling delays,
+//! on connection errors and 5xx answers. Destination URLs must be https and must not point at
+//! loopback, private, link-local or unique-local addresses (names are resolved and every address
+//! checked), unless `allow_private_destinations` is set. A destination whose secret variable is
+//! unset or empty is disabled at start (logged, never sent to).
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use crate::config::{AlertDestination, AlertKind, Alerts};
+use crate::metrics::Metrics;
+use crate::model::{rfc3339, AuditRecord};
+use crate::store::Store;
+
+/// The changes alerted on when a destination names none.
+pub const DEFAULT_EVENTS: [&str; 6] = [
+    "mitigation_created",
+    "mitigation_escalated",
+    "mitigation_withdrawn",
+    "mitigation_expired",
+    "peer_down",
+    "peer_up",
+];
+
+/// A destination ready to send to: secrets resolved.
+#[derive(Clone)]
+struct Target {
+    name: String,
+    kind: AlertKind,
+    url: String,
+    secret: Option<String>,
+    events: Vec<String>,
+}
+
+/// Whether `ip` is somewhere an alert must not be sent (SSRF): loopback, private, link-local,
+/// unique-local, unspecified, multicast, documentation or shared address space.
+pub fn forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            a.is_loopback()
+                || a.is_private()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || a.is_broadcast()
+                || a.is_documentation()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || o[0] == 0
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || a.to_ipv4_mapped().is_some_and(|v4| forbidden(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Checks a destination URL: https, and every address its host resolves to allowed.
+pub fn check_url(url: &str, allow_private: bool) -> Result<(), String> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| "not an absolute URL".to_string())?;
+    if scheme != "https" && !(allow_private && scheme == "http") {
+        return Err("alert URLs must be https".into());
+    }
+    if allow_private {
+        return Ok(());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host_port = if authority.contains(':') && !authority.starts_with('[') && authority.matches(':').count() == 1 {
+        authority.to_string()
+    } else if authority.starts_with('[') {
+        if authority.contains("]:") {
+            authority.to_string()
+        } else {
+            format!("{authority}:443")
+        }
+    } else {
+        format!("{authority}:443")
+    };
+    let addrs: Vec<IpAddr> =
+        host_port.to_socket_addrs().map_err(|e| format!("cannot resolve {authority}: {e}"))?.map(|a| a.ip()).collect();
+    if addrs.is_empty() {
+        return Err(format!("{authority} resolves to nothing"));
+    }
+    if let Some(bad) = addrs.into_iter().find(|a| forbidden(*a)) {
+        return Err(format!("{authority} resolves to {bad}, a loopback, private or reserved address"));
+    }
+    Ok(())
+}
+
+fn resolve(d: &AlertDestination, allow_private: bool) -> Result<Target, String> {
+    let name = d.name.clone().unwrap_or_else(|| format!("{:?}", d.kind).to_lowercase());
+    let env = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+    let url = match (&d.url, &d.url_env) {
+        (Some(u), _) => u.clone(),
+        (None, Some(var)) => env(var).ok_or_else(|| format!("{name}: environment variable {var} is unset or empty"))?,
+        (None, None) => return Err(format!("{name}: no url")),
+    };
+    let secret = match &d.secret_env {
+        Some(var) => Some(env(var).ok_or_else(|| format!("{name}: environment variable {var} is unset or empty"))?),
+        None => None,
+    };
+    check_url(&url, allow_private).map_err(|e| format!("{name}: {e}"))?;
+    let events =
+        if d.events.is_empty() { DEFAULT_EVENTS.iter().map(|s| s.to_string()).collect() } else { d.events.clone() };
+    Ok(Target { name, kind: d.kind, url, secret, events })
+}
+
+/// What an alert says.
+#[derive(Debug, Clone)]
+struct Alert {
+    event_type: String,
+    timestamp: String,
+    mitigation_id: Option<String>,
+    details: Value,
+    resolve: bool,
+    title: String,
+    message: String,
+    severity: &'static str,
+}
+
+fn alert_of(a: &AuditRecord, store: &Store, pop: &str) -> Alert {
+    let m = (a.target_type.as_deref() == Some("mitigation"))
+        .then_some(a.target_id.as_deref())
+        .flatten()
+        .and_then(|id| store.read().ok().and_then(|r| r.mitigation(id).ok().flatten()));
+    let mut details = json!({"pop": pop, "audit": a.details, "actor": a.actor_id});
+    if let Some(m) = &m {
+        details["victim_ip"] = json!(m.victim_ip);
+        details["customer_id"] = json!(m.customer_id);
+        details["vector"] = json!(m.vector);
+        details["action_type"] = json!(m.action_type);
+        details["rule"] = json!(m.rule);
+        details["expires_at"] = json!(rfc3339(m.expires_at));
+    }
+    let what = a.action.replace('_', " ");
+    let subject = m
+        .as_ref()
+        .map_or_else(|| a.target_id.clone().unwrap_or_default(), |m| format!("{} ({:?})", m.victim_ip, m.vector));
+    let resolve = matches!(a.action.as_str(), "mitigation_withdrawn" | "mitigation_expired");
+    let severity = match a.action.as_str() {
+        "mitigation_escalated" | "peer_down" => "critical",
+        "mitigation_created" => "warning",
+        _ => "info",
+    };
+    Alert {
+        event_type: a.action.replacen('_', ".", 1),
+        timestamp: rfc3339(a.timestamp),
+        mitigation_id: m.as_ref().map(|m| m.mitigation_id.clone()),
+        title: format!("prefixd {pop}: {what}: {subject}"),
+        message: m.as_ref().map_or_else(|| format!("{what} {subject}"), |m| format!("{what}: {}", m.rule)),
+        details,
+        resolve,
+        severity,
+    }
+}
+
+fn hmac_hex(secret: &str, body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    crate::engine::hex(ring::hmac::sign(&key, body).as_ref())
+}
+
+/// One HTTP request: URL, extra headers, JSON body.
+type Outgoing = (String, Vec<(&'static str, String)>, Vec<u8>);
+
+/// The requests one alert makes to one destination.
+fn requests(t: &Target, a: &Alert) -> Vec<Outgoing> {
+    let body = |v: Value| serde_json::to_vec(&v).unwrap_or_default();
+    match t.kind {
+        AlertKind::Slack => vec![(
+            t.url.clone(),
+            vec![],
+            body(json!({"text": a.title, "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": a.title}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*\n```{}```", a.message, a.details)}},
+            ]})),
+        )],
+        AlertKind::Discord => {
+            vec![(t.url.clone(), vec![], body(json!({"content": format!("**{}**\n{}", a.title, a.message)})))]
+        }
+        AlertKind::Teams => vec![(
+            t.url.clone(),
+            vec![],
+            body(json!({"@type": "MessageCard", "@context": "https://schema.org/extensions",
+                        "summary": a.title, "title": a.title, "text": a.message})),
+        )],
+        AlertKind::Pagerduty => {
+            let Some(dedup) =
+                a.mitigation_id.clone().or_else(|| a.details["audit"]["peer"].as_str().map(str::to_string))
+            else {
+                return Vec::new();
+            };
+            let v = if a.resolve {
+                json!({"routing_key": t.secret, "event_action": "resolve", "dedup_key": dedup})
+            } else {
+                json!({"routing_key": t.secret, "event_action": "trigger", "dedup_key": dedup,
+                       "payload": {"summary": a.title, "source": "prefixd", "severity": a.severity,
+                                   "timestamp": a.timestamp, "custom_details": a.details}})
+            };
+            vec![(t.url.clone(), vec![], body(v))]
+        }
+        AlertKind::Opsgenie => {
+            let auth = vec![("authorization", format!("GenieKey {}", t.secret.clone().unwrap_or_default()))];
+            match (&a.mitigation_id, a.resolve) {
+                (Some(id), true) => vec![(
+                    format!("{}/{id}/close?identifierType=alias", t.url.trim_end_matches('/')),
+                    auth,
+                    body(json!({"note": a.message})),
+                )],
+                (id, _) => vec![(
+                    t.url.clone(),
+                    auth,
+                    body(json!({"message": a.title, "alias": id, "description": a.message, "details": a.details,
+                                "priority": if a.severity == "critical" { "P2" } else { "P3" }})),
+                )],
+            }
+        }
+        AlertKind::Generic => {
+            let b = body(json!({"event_type": a.event_type, "timestamp": a.timestamp, "severity": a.severity,
+                                "title": a.title, "message": a.message, "mitigation_id": a.mitigation_id,
+                                "details": a.details}));
+            let headers = t
+                .secret
+                .as_ref()
+                .map(|s| vec![("x-prefixd-signature", format!("sha256={}", hmac_hex(s, &b)))])
+                .unwrap_or_default();
+            vec![(t.url.clone(), headers, b)]
+        }
+    }
+}
+
+/// Sends one request with retries; the outcome for the metrics.
+fn send(url: &str, headers: &[(&'static str, String)], body: &[u8], attempts: u32, base: Duration) -> &'static str {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut delay = base;
+    for attempt in 1..=attempts {
+        let mut r = agent.post(url).header("content-type", "application/json");
+        for (k, v) in headers {
+            r = r.header(*k, v);
+        }
+        match r.send(body) {
+            Ok(resp) if resp.status().is_success() => return "sent",
+            Ok(resp) if resp.status().is_client_error() => {
+                warn!(status = resp.status().as_u16(), "alert refused by its destination; not retried");
+                return "failed";
+            }
+            Ok(resp) => warn!(status = resp.status().as_u16(), attempt, "alert destination error"),
+            Err(e) => warn!(attempt, "alert not delivered: {e}"),
+        }
+        if attempt < attempts {
+            std::thread::sleep(delay);
+            delay = delay.saturating_mul(2);
+        }
+    }
+    "failed"
+}
+
+/// Starts the dispatcher: destinations are checked now (a bad one is logged and left out), then
+/// every committed audit record that a destination wants becomes an alert.
+pub fn start(config: &Alerts, store: Store, metrics: Arc<Metrics>, pop: String) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut targets = Vec::new();
+    for d in &config.destinations {
+        match resolve(d, config.allow_private_destinations) {
+            Ok(t) => {
+                info!(destination = %t.name, kind = ?t.kind, "alert destination ready");
+                targets.push(t);
+            }
+            Err(e) => {
+                warn!("alert destination disabled: {e}");
+                problems.push(e);
+            }
+        }
+    }
+    if targets.is_empty() {
+        return problems;
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<AuditRecord>>(config.queue);
+    let mut feed = store.audit_feed();
+    let wanted: std::collections::HashSet<String> = targets.iter().flat_map(|t| t.events.clone()).collect();
+    let dropped = metrics.alerts_dropped.clone();
+    tokio::spawn(async move {
+        loop {
+            match feed.recv().await {
+                Ok(a) if wanted.contains(&a.action) => {
+                    if tx.try_send(a).is_err() {
+                        dropped.inc();
+                    }
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    dropped.inc_by(n);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    let (attempts, base) = (config.max_attempts, Duration::from_millis(config.retry_base_ms));
+    tokio::spawn(async move {
+        while let Some(a) = rx.recv().await {
+            let (store, targets, metrics, pop) = (store.clone(), targets.clone(), metrics.clone(), pop.clone());
+            // One alert at a time, in order, so a resolve never overtakes its trigger.
+            let _ = tokio::task::spawn_blocking(move || {
+                let alert = alert_of(&a, &store, &pop);
+                for t in targets.iter().filter(|t| t.events.contains(&a.action)) {
+                    for (url, headers, body) in requests(t, &alert) {
+                        let status = send(&url, &headers, &body, attempts, base);
+                        let l =
+                            crate::metrics::DestinationStatus { destination: t.name.clone(), status: status.into() };
+                        metrics.alerts_sent.get_or_create(&l).inc();
+                    }
+                }
+            })
+            .await;
+        }
+    });
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssrf_rules() {
+        for bad in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.1.1",
+            "172.16.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+            "0.0.0.0",
+        ] {
+            assert!(forbidden(bad.parse().unwrap()), "{bad}");
+        }
+        for ok in ["8.8.8.8", "2606:4700::1111"] {
+            assert!(!forbidden(ok.parse().unwrap()), "{ok}");
+        }
+        assert!(check_url("http://hooks.example.com/x", false).unwrap_err().contains("https"));
+        assert!(check_url("https://127.0.0.1/x", false).unwrap_err().contains("127.0.0.1"));
+        assert!(check_url("https://[::1]:8443/x", false).is_err());
+        assert!(check_url("https://user@10.0.0.1/x", false).is_err());
+        assert!(check_url("http://127.0.0.1:9/x", true).is_ok());
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        // RFC 4231 §4.3: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            hmac_hex("Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

@@ -56,12 +56,38 @@ enum Command {
     /// FlowSpec NLRI tools: `decode` (hex to rule text) and `encode` (rule text to hex).
     #[command(subcommand)]
     Flowspec(flowspec_cli::Command),
+    /// Print the man page (roff) to standard output.
+    #[command(hide = true)]
+    Man,
+    /// Print shell completions for prefixd.
+    #[command(hide = true)]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config } => run(config),
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out).map(|()| {
+                use std::io::Write as _;
+                let _ = std::io::stdout().write_all(&out);
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "prefixd",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Decode(args) => codec_cli::decode(&args),
         Command::Encode(args) => codec_cli::encode(&args),
         Command::Flowspec(cmd) => flowspec_cli::run(&cmd),

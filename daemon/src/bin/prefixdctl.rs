@@ -59,6 +59,14 @@ enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,6 +264,24 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     let json_out = cli.format == Format::Json;
     let show = |v: &Value| println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "prefixdctl",
+                &mut std::io::stdout(),
+            );
+            return Ok(());
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| fail(1, e.to_string()))?;
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(&out);
+            return Ok(());
+        }
         Command::Config(ConfigCmd::Check { file }) => {
             return match prefixd::config::Config::load_all(file) {
                 Ok(_) => {

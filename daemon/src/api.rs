@@ -19,10 +19,105 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::config::{AuthMode, Config, Role};
-use crate::engine::{BulkWithdraw, Handle, ManualInput, Request as Req};
+use crate::engine::{BulkWithdraw, EventOutcome, Handle, ManualInput, ReconcileReport, Request as Req};
 use crate::error::ApiError;
+use crate::model::AuditRecord;
 use crate::model::{now_ms, Actor, EventInput, Millis, Mitigation, MitigationStatus, SafelistRecord, MAX_TEXT};
+use crate::playbook::Playbooks;
 use crate::store::Page;
+
+/// The JSON error every failing request gets.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "prefixd", description = "DDoS events to BGP FlowSpec rules: the /v1 API."),
+    paths(
+        health,
+        health_detail,
+        post_event,
+        post_batch,
+        list_events,
+        list_mitigations,
+        get_mitigation,
+        create_mitigation,
+        withdraw,
+        bulk_withdraw,
+        list_safelist,
+        add_safelist,
+        remove_safelist,
+        stats,
+        pops,
+        peers,
+        ip_history,
+        audit,
+        reconcile,
+        settings,
+        inventory,
+        get_playbooks,
+        put_playbooks,
+        reload,
+        metrics,
+        stream,
+        openapi
+    ),
+    components(schemas(
+        ErrorBody,
+        EventInput,
+        EventOutcome,
+        Mitigation,
+        crate::model::Event,
+        SafelistRecord,
+        AuditRecord,
+        ManualInput,
+        BulkWithdraw,
+        ReconcileReport,
+        Playbooks
+    ))
+)]
+pub struct ApiDoc;
+
+/// Every route the router serves (method, path as in the OpenAPI document); a test checks that the
+/// document and the router agree.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/health"),
+    ("get", "/v1/health/detail"),
+    ("post", "/v1/events"),
+    ("get", "/v1/events"),
+    ("post", "/v1/events/batch"),
+    ("get", "/v1/mitigations"),
+    ("post", "/v1/mitigations"),
+    ("post", "/v1/mitigations/withdraw"),
+    ("get", "/v1/mitigations/{id}"),
+    ("post", "/v1/mitigations/{id}/withdraw"),
+    ("get", "/v1/safelist"),
+    ("post", "/v1/safelist"),
+    ("delete", "/v1/safelist/{prefix}"),
+    ("get", "/v1/stats"),
+    ("get", "/v1/pops"),
+    ("get", "/v1/peers"),
+    ("get", "/v1/ip/{ip}/history"),
+    ("get", "/v1/audit"),
+    ("post", "/v1/reconcile"),
+    ("get", "/v1/config/settings"),
+    ("get", "/v1/config/inventory"),
+    ("get", "/v1/config/playbooks"),
+    ("put", "/v1/config/playbooks"),
+    ("post", "/v1/config/reload"),
+    ("get", "/metrics"),
+    ("get", "/v1/stream"),
+    ("get", "/openapi.json"),
+];
+
+#[utoipa::path(get, path = "/openapi.json", tag = "health", responses((status = 200, description = "this document", body = Object)))]
+async fn openapi() -> Response {
+    axum::Json(<ApiDoc as utoipa::OpenApi>::openapi()).into_response()
+}
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -123,7 +218,7 @@ enum Need {
 
 impl Need {
     fn of(method: &Method, path: &str) -> Need {
-        if path == "/v1/health" {
+        if path == "/v1/health" || path == "/openapi.json" {
             return Need::Public;
         }
         if *method == Method::GET || *method == Method::HEAD {
@@ -241,6 +336,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/v1/config/reload", post(reload))
         .route("/metrics", get(metrics))
         .route("/v1/stream", get(stream))
+        .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::new(405, "method not allowed on this route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
@@ -275,6 +371,7 @@ async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Respons
 
 /// `GET /metrics`: the speaker's message counters are brought up to date, then everything is
 /// encoded (OpenMetrics text).
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
 async fn metrics(State(s): State<AppState>) -> Response {
     let m = &s.engine.shared.metrics;
     if let Some(sp) = &s.engine.speaker {
@@ -298,6 +395,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 /// id is the audit id, so a client that reconnects with `Last-Event-ID` first gets what it
 /// missed, from the store, then the live feed. A client too slow for the feed gets a
 /// `resync_required` event and should reconnect with its last id.
+#[utoipa::path(get, path = "/v1/stream", tag = "audit", params(("Last-Event-ID" = Option<u64>, Header,)), responses((status = 200, description = "Server-Sent Events", content_type = "text/event-stream")))]
 async fn stream(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Result<Response, ApiError> {
     use axum::response::sse::{Event as Sse, KeepAlive};
     use futures_util::stream::{self, StreamExt};
@@ -421,6 +519,7 @@ async fn read<T: Send + 'static>(
         .map_err(|e| ApiError::new(500, e.to_string()))
 }
 
+#[utoipa::path(get, path = "/v1/health", tag = "health", responses((status = 200, description = "alive", body = Object)))]
 async fn health(State(s): State<AppState>) -> Response {
     axum::Json(json!({
         "status": "ok",
@@ -430,6 +529,7 @@ async fn health(State(s): State<AppState>) -> Response {
     .into_response()
 }
 
+#[utoipa::path(get, path = "/v1/health/detail", tag = "health", responses((status = 200, description = "mode, sessions, store, last reconciliation", body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn health_detail(State(s): State<AppState>) -> Response {
     let shared = &s.engine.shared;
     let policy = shared.policy();
@@ -461,6 +561,7 @@ async fn health_detail(State(s): State<AppState>) -> Response {
     .into_response()
 }
 
+#[utoipa::path(post, path = "/v1/events", tag = "events", request_body = EventInput, responses((status = 202, description = "stored; what was done", body = EventOutcome), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody), (status = 409, description = "repeated event_id", body = ErrorBody), (status = 422, description = "refused by a guardrail", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody), (status = 503, description = "shutting down", body = ErrorBody)))]
 async fn post_event(State(s): State<AppState>, a: Ext, Body(input): Body<EventInput>) -> Result<Response, ApiError> {
     let actor = actor(a);
     let headers = s.limit(&actor, 1)?;
@@ -474,6 +575,7 @@ struct BatchBody {
     events: Vec<Box<serde_json::value::RawValue>>,
 }
 
+#[utoipa::path(post, path = "/v1/events/batch", tag = "events", request_body(content = Object, description = "{\"events\": [EventInput, ...]}"), responses((status = 200, description = "one result per event, each with status_code", body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody), (status = 413, description = "too many events", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody)))]
 async fn post_batch(State(s): State<AppState>, a: Ext, Body(b): Body<BatchBody>) -> Result<Response, ApiError> {
     let max = s.engine.shared.policy().config.http.max_batch_events;
     if b.events.len() > max {
@@ -592,6 +694,7 @@ impl ListQuery {
     }
 }
 
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(("limit" = Option<usize>, Query, description = "1..1000, default 100"), ("offset" = Option<usize>, Query,), ("cursor" = Option<String>, Query,), ("victim_ip" = Option<String>, Query,), ("source" = Option<String>, Query,)), responses((status = 200, description = "{events, count, next_cursor}", body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn list_events(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
     q.only(&["victim_ip", "source"])?;
     let page = q.page()?;
@@ -614,6 +717,7 @@ async fn list_events(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Re
     Ok(axum::Json(json!({"events": events, "count": l.total, "next_cursor": l.next_cursor})).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/mitigations", tag = "mitigations", params(("limit" = Option<usize>, Query,), ("offset" = Option<usize>, Query,), ("cursor" = Option<String>, Query,), ("status" = Option<String>, Query, description = "comma-separated"), ("customer_id" = Option<String>, Query,), ("victim_ip" = Option<String>, Query,), ("pop" = Option<String>, Query,)), responses((status = 200, description = "{mitigations, count, next_cursor}", body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn list_mitigations(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
     q.only(&["status", "customer_id", "victim_ip", "pop"])?;
     let page = q.page()?;
@@ -635,11 +739,13 @@ async fn list_mitigations(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Resu
     Ok(axum::Json(json!({"mitigations": l.items, "count": l.total, "next_cursor": l.next_cursor})).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/mitigations/{id}", tag = "mitigations", params(("id" = String, Path,)), responses((status = 200, body = Mitigation), (status = 404, body = ErrorBody), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn get_mitigation(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let m = read(&s, move |r| r.mitigation(&id)).await?;
     m.map(|m| axum::Json(m).into_response()).ok_or_else(|| ApiError::not_found("no such mitigation"))
 }
 
+#[utoipa::path(post, path = "/v1/mitigations", tag = "mitigations", request_body = ManualInput, responses((status = 201, body = Mitigation), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_mitigation(
     State(s): State<AppState>,
     a: Ext,
@@ -659,6 +765,7 @@ struct WithdrawBody {
     operator_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/mitigations/{id}/withdraw", tag = "mitigations", params(("id" = String, Path,)), request_body(content = Object, description = "{\"reason\": \"...\"}, optional"), responses((status = 200, body = Mitigation), (status = 404, body = ErrorBody), (status = 409, description = "not active", body = ErrorBody), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn withdraw(
     State(s): State<AppState>,
     a: Ext,
@@ -686,6 +793,7 @@ async fn withdraw(
     Ok(axum::Json(m).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/mitigations/withdraw", tag = "mitigations", request_body = BulkWithdraw, responses((status = 200, description = "{withdrawn, not_active}", body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn bulk_withdraw(State(s): State<AppState>, a: Ext, Body(b): Body<BulkWithdraw>) -> Result<Response, ApiError> {
     if b.mitigation_ids.is_empty() && b.victim_ip.is_none() && b.customer_id.is_none() {
         return Err(ApiError::bad_request("name mitigation_ids, victim_ip or customer_id"));
@@ -698,6 +806,7 @@ async fn bulk_withdraw(State(s): State<AppState>, a: Ext, Body(b): Body<BulkWith
     Ok(axum::Json(v).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/safelist", tag = "safelist", responses((status = 200, body = Vec<SafelistRecord>), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn list_safelist(State(s): State<AppState>) -> Result<Response, ApiError> {
     let now = now_ms();
     let mut v = read(&s, |r| r.safelist()).await?;
@@ -729,6 +838,7 @@ struct SafelistBody {
     operator_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/safelist", tag = "safelist", request_body(content = Object, description = "{prefix, reason?, expires_at? | ttl_seconds?}"), responses((status = 201, body = SafelistRecord), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn add_safelist(State(s): State<AppState>, a: Ext, Body(b): Body<SafelistBody>) -> Result<Response, ApiError> {
     let _ = b.operator_id;
     let net: crate::inventory::ipnet_str::Net = b.prefix.parse().map_err(ApiError::bad_request)?;
@@ -756,6 +866,7 @@ async fn add_safelist(State(s): State<AppState>, a: Ext, Body(b): Body<SafelistB
     Ok((StatusCode::CREATED, axum::Json(rec)).into_response())
 }
 
+#[utoipa::path(delete, path = "/v1/safelist/{prefix}", tag = "safelist", params(("prefix" = String, Path, description = "address/length")), responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn remove_safelist(State(s): State<AppState>, a: Ext, Path(prefix): Path<String>) -> Result<Response, ApiError> {
     let net: crate::inventory::ipnet_str::Net = prefix.parse().map_err(ApiError::bad_request)?;
     let p = net.to_string();
@@ -784,6 +895,7 @@ async fn counts(s: &AppState) -> Result<(Vec<(String, usize, usize)>, usize, usi
     .await
 }
 
+#[utoipa::path(get, path = "/v1/stats", tag = "stats", responses((status = 200, body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn stats(State(s): State<AppState>) -> Result<Response, ApiError> {
     let (pops, active, total, events) = counts(&s).await?;
     Ok(axum::Json(json!({
@@ -795,6 +907,7 @@ async fn stats(State(s): State<AppState>) -> Result<Response, ApiError> {
     .into_response())
 }
 
+#[utoipa::path(get, path = "/v1/pops", tag = "stats", responses((status = 200, body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn pops(State(s): State<AppState>) -> Result<Response, ApiError> {
     let (pops, ..) = counts(&s).await?;
     Ok(axum::Json(
@@ -805,6 +918,7 @@ async fn pops(State(s): State<AppState>) -> Result<Response, ApiError> {
     .into_response())
 }
 
+#[utoipa::path(get, path = "/v1/peers", tag = "bgp", responses((status = 200, body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn peers(State(s): State<AppState>) -> Response {
     let policy = s.engine.shared.policy();
     let states = s.engine.shared.peers.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -825,6 +939,7 @@ async fn peers(State(s): State<AppState>) -> Response {
     axum::Json(v).into_response()
 }
 
+#[utoipa::path(get, path = "/v1/ip/{ip}/history", tag = "stats", params(("ip" = String, Path,)), responses((status = 200, body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn ip_history(State(s): State<AppState>, Path(ip): Path<String>) -> Result<Response, ApiError> {
     let ip: IpAddr = ip.parse().map_err(|_| ApiError::bad_request(format!("{ip:?} is not an IP address")))?;
     let page = Page { limit: 1000, ..Page::default() };
@@ -834,6 +949,7 @@ async fn ip_history(State(s): State<AppState>, Path(ip): Path<String>) -> Result
     Ok(axum::Json(json!({"ip": ip, "events": events.items, "mitigations": mitigations.items})).into_response())
 }
 
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(("limit" = Option<usize>, Query,), ("offset" = Option<usize>, Query,), ("cursor" = Option<String>, Query,), ("action" = Option<String>, Query,), ("actor_id" = Option<String>, Query,), ("target_id" = Option<String>, Query,)), responses((status = 200, body = Vec<AuditRecord>), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn audit(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response, ApiError> {
     q.only(&["action", "actor_id", "target_id"])?;
     let page = q.page()?;
@@ -853,6 +969,7 @@ async fn audit(State(s): State<AppState>, Q(q): Q<ListQuery>) -> Result<Response
     Ok(r)
 }
 
+#[utoipa::path(post, path = "/v1/reconcile", tag = "bgp", responses((status = 200, body = ReconcileReport), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn reconcile(State(s): State<AppState>) -> Result<Response, ApiError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     s.engine.send(Req::Reconcile(tx)).await?;
@@ -903,19 +1020,23 @@ pub fn redacted_settings(c: &Config) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v1/config/settings", tag = "config", responses((status = 200, description = "redacted settings", body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn settings(State(s): State<AppState>) -> Response {
     axum::Json(redacted_settings(&s.engine.shared.policy().config)).into_response()
 }
 
+#[utoipa::path(get, path = "/v1/config/inventory", tag = "config", responses((status = 200, body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn inventory(State(s): State<AppState>) -> Response {
     axum::Json(s.engine.shared.policy().inventory.clone()).into_response()
 }
 
+#[utoipa::path(get, path = "/v1/config/playbooks", tag = "config", responses((status = 200, body = Object), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn get_playbooks(State(s): State<AppState>) -> Response {
     let p = s.engine.shared.policy();
     axum::Json(json!({"playbooks": p.playbooks.playbooks, "file": p.playbooks_file})).into_response()
 }
 
+#[utoipa::path(put, path = "/v1/config/playbooks", tag = "config", request_body = Playbooks, responses((status = 200, body = Object), (status = 409, body = ErrorBody), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn put_playbooks(
     State(s): State<AppState>,
     a: Ext,
@@ -970,6 +1091,7 @@ pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> 
     Ok(())
 }
 
+#[utoipa::path(post, path = "/v1/config/reload", tag = "config", responses((status = 200, body = Object), (status = 409, body = ErrorBody), (status = 400, description = "bad input", body = ErrorBody), (status = 401, description = "not authenticated", body = ErrorBody), (status = 403, description = "role may not", body = ErrorBody)))]
 async fn reload(State(s): State<AppState>, a: Ext) -> Result<Response, ApiError> {
     let Some(path) = s.config_path.clone() else {
         return Err(ApiError::conflict("running on embedded defaults: there is no file to reload"));

@@ -66,7 +66,7 @@ impl Shared {
 }
 
 /// What a POST /v1/events answers (202).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventOutcome {
     /// Our id.
     pub event_id: String,
@@ -88,7 +88,7 @@ pub struct EventOutcome {
 }
 
 /// Manual mitigation (`POST /v1/mitigations`).
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManualInput {
     /// Ignored: the actor comes from authentication. Accepted for old clients.
@@ -97,6 +97,7 @@ pub struct ManualInput {
     /// Why.
     pub reason: String,
     /// Victim.
+    #[schema(value_type = String)]
     pub victim_ip: IpAddr,
     /// `udp`, `tcp` or `icmp`.
     pub protocol: String,
@@ -113,7 +114,7 @@ pub struct ManualInput {
 }
 
 /// Which mitigations a bulk withdraw takes.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkWithdraw {
     /// These ids.
@@ -121,6 +122,7 @@ pub struct BulkWithdraw {
     pub mitigation_ids: Vec<String>,
     /// Every active one of this victim.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub victim_ip: Option<IpAddr>,
     /// Every active one of this customer.
     #[serde(default)]
@@ -133,10 +135,11 @@ pub struct BulkWithdraw {
 }
 
 /// What one reconciliation found and did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReconcileReport {
     /// When.
     #[serde(with = "crate::model::ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
     /// Mitigations in the desired set.
     pub desired: usize,

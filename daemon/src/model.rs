@@ -77,7 +77,7 @@ pub mod ts {
 }
 
 /// Ban (start mitigating) or unban (the attack is over).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventAction {
     /// Start or extend a mitigation.
@@ -88,15 +88,17 @@ pub enum EventAction {
 }
 
 /// `POST /v1/events` body: the earlier prefixd's `AttackEventInput`, plus `ttl_seconds`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
     /// When the detector saw the attack (RFC 3339).
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub timestamp: Millis,
     /// The detector (`fastnetmon`, `alertmanager`, ...).
     pub source: String,
     /// The attacked address.
+    #[schema(value_type = String)]
     pub victim_ip: IpAddr,
     /// The attack vector.
     pub vector: Vector,
@@ -123,6 +125,7 @@ pub struct EventInput {
     pub ttl_seconds: Option<u64>,
     /// Anything else the detector wants kept.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub raw_details: Option<serde_json::Value>,
 }
 
@@ -159,7 +162,7 @@ impl EventInput {
 }
 
 /// A stored event: the input as received, and what the daemon did with it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// Our id (UUID v7: sorts by time).
     pub event_id: String,
@@ -169,11 +172,14 @@ pub struct Event {
     pub source: String,
     /// When the detector saw it.
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub event_timestamp: Millis,
     /// When we took it.
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub ingested_at: Millis,
     /// The attacked address.
+    #[schema(value_type = String)]
     pub victim_ip: IpAddr,
     /// The vector.
     pub vector: Vector,
@@ -193,6 +199,7 @@ pub struct Event {
     #[serde(default)]
     pub ttl_seconds: Option<u64>,
     /// Detector details.
+    #[schema(value_type = Option<Object>)]
     pub raw_details: Option<serde_json::Value>,
     /// The answer it got (`accepted`, `extended`, ...).
     pub status: String,
@@ -203,7 +210,7 @@ pub struct Event {
 /// A mitigation's life: active, perhaps escalated, then expired or withdrawn. (The earlier
 /// prefixd's `pending` and `rejected` are never stored: a refused mitigation is an event with
 /// status `rejected`, and dry-run mitigations are `active` in a daemon that announces nothing.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MitigationStatus {
     /// Announced (or, in dry-run, would be).
@@ -241,7 +248,7 @@ impl std::str::FromStr for MitigationStatus {
 }
 
 /// Police (rate-limit) or discard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionType {
     /// Traffic-rate with a rate.
@@ -251,7 +258,7 @@ pub enum ActionType {
 }
 
 /// One mitigation: the earlier prefixd's object plus the rule text, NLRI and escalation state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Mitigation {
     /// UUID v7.
     pub mitigation_id: String,
@@ -266,6 +273,7 @@ pub struct Mitigation {
     /// Point of presence.
     pub pop: String,
     /// The attacked address.
+    #[schema(value_type = String)]
     pub victim_ip: IpAddr,
     /// The vector.
     pub vector: Vector,
@@ -289,21 +297,27 @@ pub struct Mitigation {
     pub step: usize,
     /// Creation.
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
     /// Last change.
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Millis,
     /// When the TTL runs out.
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Millis,
     /// When it was withdrawn or expired.
     #[serde(with = "ts::opt", default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub withdrawn_at: Option<Millis>,
     /// When the attack it answers started (the first event of the scope).
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub attack_started_at: Millis,
     /// When it was escalated, while it is.
     #[serde(with = "ts::opt", default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub escalated_at: Option<Millis>,
     /// The event that created it.
     pub triggering_event_id: Option<String>,
@@ -316,12 +330,13 @@ pub struct Mitigation {
 }
 
 /// A safelist entry: prefixes never mitigated, optionally until a time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SafelistRecord {
     /// The prefix (`203.0.113.0/24`).
     pub prefix: String,
     /// When it was added.
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub added_at: Millis,
     /// Who added it.
     pub added_by: String,
@@ -329,16 +344,18 @@ pub struct SafelistRecord {
     pub reason: Option<String>,
     /// When it stops applying.
     #[serde(with = "ts::opt", default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Millis>,
 }
 
 /// One audit record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     /// Sequence number.
     pub audit_id: u64,
     /// When.
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub timestamp: Millis,
     /// Record format.
     pub schema_version: u32,
@@ -353,6 +370,7 @@ pub struct AuditRecord {
     /// Its id.
     pub target_id: Option<String>,
     /// Details.
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 

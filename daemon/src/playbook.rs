@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{MitigationAction, Vector};
 
 /// What a playbook applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaybookMatch {
     /// One vector, or
@@ -25,7 +25,7 @@ pub struct PlaybookMatch {
 }
 
 /// One step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// `police` or `discard`.
@@ -44,7 +44,7 @@ pub struct Step {
 }
 
 /// Step actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepAction {
     /// Rate-limit.
@@ -64,7 +64,7 @@ impl Step {
 }
 
 /// One playbook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Playbook {
     /// Unique name.
@@ -77,7 +77,7 @@ pub struct Playbook {
 }
 
 /// The playbook list, in match order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Playbooks {
     /// The playbooks.

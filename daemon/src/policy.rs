@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::inventory::AllowedPorts;
 
 /// Attack vectors detectors report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Vector {
     /// UDP flood to the victim's ports.

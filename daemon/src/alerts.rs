@@ -126,6 +126,8 @@ struct Alert {
     event_type: String,
     timestamp: String,
     mitigation_id: Option<String>,
+    /// What it is about (a peer's address for peer alerts).
+    target: Option<String>,
     details: Value,
     resolve: bool,
     title: String,
@@ -151,7 +153,7 @@ fn alert_of(a: &AuditRecord, store: &Store, pop: &str) -> Alert {
     let subject = m
         .as_ref()
         .map_or_else(|| a.target_id.clone().unwrap_or_default(), |m| format!("{} ({:?})", m.victim_ip, m.vector));
-    let resolve = matches!(a.action.as_str(), "mitigation_withdrawn" | "mitigation_expired");
+    let resolve = matches!(a.action.as_str(), "mitigation_withdrawn" | "mitigation_expired" | "peer_up");
     let severity = match a.action.as_str() {
         "mitigation_escalated" | "peer_down" => "critical",
         "mitigation_created" => "warning",
@@ -161,6 +163,7 @@ fn alert_of(a: &AuditRecord, store: &Store, pop: &str) -> Alert {
         event_type: a.action.replacen('_', ".", 1),
         timestamp: rfc3339(a.timestamp),
         mitigation_id: m.as_ref().map(|m| m.mitigation_id.clone()),
+        target: a.target_id.clone(),
         title: format!("prefixd {pop}: {what}: {subject}"),
         message: m.as_ref().map_or_else(|| format!("{what} {subject}"), |m| format!("{what}: {}", m.rule)),
         details,
@@ -199,9 +202,7 @@ fn requests(t: &Target, a: &Alert) -> Vec<Outgoing> {
                         "summary": a.title, "title": a.title, "text": a.message})),
         )],
         AlertKind::Pagerduty => {
-            let Some(dedup) =
-                a.mitigation_id.clone().or_else(|| a.details["audit"]["peer"].as_str().map(str::to_string))
-            else {
+            let Some(dedup) = a.mitigation_id.clone().or_else(|| a.target.clone().map(|t| format!("peer {t}"))) else {
                 return Vec::new();
             };
             let v = if a.resolve {
@@ -243,8 +244,16 @@ fn requests(t: &Target, a: &Alert) -> Vec<Outgoing> {
     }
 }
 
-/// Sends one request with retries; the outcome for the metrics.
-fn send(url: &str, headers: &[(&'static str, String)], body: &[u8], attempts: u32, base: Duration) -> &'static str {
+/// Sends one request with retries; the outcome for the metrics. The URL's addresses are checked
+/// again before every attempt (a name may resolve elsewhere than it did at start).
+fn send(
+    url: &str,
+    headers: &[(&'static str, String)],
+    body: &[u8],
+    attempts: u32,
+    base: Duration,
+    allow_private: bool,
+) -> &'static str {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -252,6 +261,10 @@ fn send(url: &str, headers: &[(&'static str, String)], body: &[u8], attempts: u3
         .into();
     let mut delay = base;
     for attempt in 1..=attempts {
+        if let Err(e) = check_url(url, allow_private) {
+            warn!("alert not sent: {e}");
+            return "refused";
+        }
         let mut r = agent.post(url).header("content-type", "application/json");
         for (k, v) in headers {
             r = r.header(*k, v);
@@ -313,7 +326,8 @@ pub fn start(config: &Alerts, store: Store, metrics: Arc<Metrics>, pop: String) 
             }
         }
     });
-    let (attempts, base) = (config.max_attempts, Duration::from_millis(config.retry_base_ms));
+    let (attempts, base, private) =
+        (config.max_attempts, Duration::from_millis(config.retry_base_ms), config.allow_private_destinations);
     tokio::spawn(async move {
         while let Some(a) = rx.recv().await {
             let (store, targets, metrics, pop) = (store.clone(), targets.clone(), metrics.clone(), pop.clone());
@@ -322,7 +336,7 @@ pub fn start(config: &Alerts, store: Store, metrics: Arc<Metrics>, pop: String) 
                 let alert = alert_of(&a, &store, &pop);
                 for t in targets.iter().filter(|t| t.events.contains(&a.action)) {
                     for (url, headers, body) in requests(t, &alert) {
-                        let status = send(&url, &headers, &body, attempts, base);
+                        let status = send(&url, &headers, &body, attempts, base, private);
                         let l =
                             crate::metrics::DestinationStatus { destination: t.name.clone(), status: status.into() };
                         metrics.alerts_sent.get_or_create(&l).inc();

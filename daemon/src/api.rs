@@ -340,13 +340,14 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::new(405, "method not allowed on this route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::middleware::from_fn(move |req: Request, next: Next| async move {
             match tokio::time::timeout(timeout, next.run(req)).await {
                 Ok(r) => r,
                 Err(_) => ApiError::new(503, "request timed out").into_response(),
             }
         }))
+        // Outside the timeout, so a timed-out request is counted (and leaves the in-flight gauge).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .with_state(state)
 }
@@ -985,7 +986,10 @@ pub fn redacted_settings(c: &Config) -> Value {
         "http": {"listen": c.http.listen, "max_body_bytes": c.http.max_body_bytes,
                  "request_timeout_seconds": c.http.request_timeout_seconds,
                  "max_batch_events": c.http.max_batch_events,
-                 "auth": {"mode": if c.http.auth.mode == AuthMode::Bearer { "bearer" } else { "none" }}},
+                 "tls": c.http.tls.as_ref().map(|t| json!({"mutual": t.client_ca_path.is_some()})),
+                 "auth": {"mode": match c.http.auth.mode { AuthMode::Bearer => "bearer", AuthMode::Mtls => "mtls", AuthMode::None => "none" },
+                          "tokens": c.http.auth.tokens.iter().map(|t| json!({"name": t.name, "role": t.role})).collect::<Vec<_>>(),
+                          "clients": c.http.auth.clients.iter().map(|k| json!({"name": k.name, "role": k.role})).collect::<Vec<_>>()}},
         "bgp": {"router_id": c.bgp.router_id, "local_as": c.bgp.local_as, "listen": c.bgp.listen,
                 "peers": c.bgp.peers.iter().map(|p| json!({
                     "address": p.address, "remote_as": p.remote_as, "port": p.port, "passive": p.passive,
@@ -1142,6 +1146,15 @@ pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor
     if loaded.config.mode != old.config.mode {
         restart.push("mode");
     }
+    if loaded.config.alerts != old.config.alerts {
+        restart.push("alerts");
+    }
+    if nb.shutdown != ob.shutdown {
+        restart.push("bgp.shutdown");
+    }
+    if loaded.config.pop != old.config.pop {
+        restart.push("pop");
+    }
     // Peers: what to add, remove and replace.
     let (mut added, mut removed, mut replaced) = (Vec::new(), Vec::new(), Vec::new());
     match &engine.speaker {
@@ -1166,6 +1179,8 @@ pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor
             }
             for r in &removed {
                 let _ = sp.remove_peer(*r).await;
+                engine.shared.peers.lock().unwrap_or_else(|p| p.into_inner()).remove(r);
+                engine.shared.metrics.bgp_session_up.remove(&crate::metrics::Peer { peer: r.to_string() });
             }
         }
         None if nb.peers != ob.peers => restart.push("bgp peers (the daemon started without a BGP speaker)"),
@@ -1183,6 +1198,9 @@ pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor
     next.config.http = old.config.http.clone();
     next.config.storage = old.config.storage.clone();
     next.config.mode = old.config.mode;
+    next.config.alerts = old.config.alerts.clone();
+    next.config.bgp.shutdown = ob.shutdown;
+    next.config.pop = old.config.pop.clone();
     engine.call(|r| Req::SetPolicy(Arc::new(next), "config_reloaded", actor, r)).await?;
     Ok(json!({
         "reloaded": ["inventory", "playbooks", "guardrails", "quotas", "timers", "escalation", "safelist", "bgp peers"],

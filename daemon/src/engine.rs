@@ -680,12 +680,8 @@ impl State {
     }
 
     fn handle(&mut self, r: Request) -> Finisher {
-        if self.shared.stopping.load(Ordering::Relaxed) {
-            if let Some(f) = refuse_stopping(r) {
-                return f;
-            }
-            return Box::new(|_| {});
-        }
+        // Requests already queued when the daemon starts stopping are decided and committed: the
+        // API refuses new changes with 503 from that moment.
         match r {
             Request::Event(input, actor, reply) => match self.event(*input, &actor) {
                 Ok(o) => finisher(reply, Ok(o)),
@@ -1627,24 +1623,6 @@ impl State {
             .get_or_create(&crate::metrics::Pop { pop })
             .set(i64::try_from(r.desired).unwrap_or(i64::MAX));
         *self.shared.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-    }
-}
-
-fn refuse_stopping(r: Request) -> Option<Finisher> {
-    let e = ApiError::shutting_down();
-    match r {
-        Request::Event(_, _, reply) => Some(immediate(reply, e)),
-        Request::Create(_, _, reply) => Some(immediate(reply, e)),
-        Request::Withdraw(_, _, _, reply) => Some(immediate(reply, e)),
-        Request::BulkWithdraw(_, _, reply) => Some(immediate(reply, e)),
-        Request::SafelistAdd(_, _, reply) => Some(immediate(reply, e)),
-        Request::SafelistRemove(_, _, reply) => Some(immediate(reply, e)),
-        Request::SetPolicy(_, _, _, reply) => Some(immediate(reply, e)),
-        Request::Batch(inputs, _, reply) => {
-            let _ = reply.send(inputs.iter().map(|_| Err(e.clone())).collect());
-            None
-        }
-        Request::Reconcile(_) | Request::Stop(_) => None,
     }
 }
 

@@ -100,6 +100,11 @@ pub fn load_tokens(auth: &crate::config::Auth) -> Result<crate::api::Tokens, Str
 
 /// Runs until SIGTERM or Ctrl-C.
 pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
+    // SIGHUP is taken at once: its default action would end the process, and systemd treats that
+    // as a clean exit.
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| StartError::Other(format!("SIGHUP handler: {e}")))?;
     let loaded: Loaded = match &config_path {
         Some(p) => Config::load_all(p)?,
         None => {
@@ -178,14 +183,17 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
         }
     });
     #[cfg(unix)]
-    if let Some(path) = config_path.clone() {
+    {
         let engine = engine.clone();
+        let path = config_path.clone();
         tokio::spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
             while hup.recv().await.is_some() {
+                let Some(path) = &path else {
+                    warn!("SIGHUP: running on embedded defaults, there is no file to reload");
+                    continue;
+                };
                 let actor = crate::model::Actor { kind: "system", id: "SIGHUP".into() };
-                match crate::api::reload_config(&engine, &path, actor).await {
+                match crate::api::reload_config(&engine, path, actor).await {
                     Ok(v) => info!(result = %v, "SIGHUP: configuration reloaded"),
                     Err(e) => error!("SIGHUP: {}", e.error),
                 }
@@ -193,7 +201,7 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
         });
     }
     wait_for_signal().await;
-    info!("stopping: new changes get 503, queued ones are committed");
+    info!("stopping: new changes get 503, queued ones are decided and committed");
     shared.stopping.store(true, Ordering::Relaxed);
     let (tx, rx) = tokio::sync::oneshot::channel();
     if engine.send(crate::engine::Request::Stop(tx)).await.is_ok() {

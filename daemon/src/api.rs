@@ -391,11 +391,17 @@ async fn metrics(State(s): State<AppState>) -> Response {
     r
 }
 
+/// The most audit records `/v1/stream` replays on one connection.
+pub const REPLAY_MAX: usize = 10_000;
+
 /// `GET /v1/stream`: Server-Sent Events, one per audit record as it is committed (mitigations
 /// created, escalated, withdrawn, expired; safelist, configuration, peers up and down). The event
 /// id is the audit id, so a client that reconnects with `Last-Event-ID` first gets what it
-/// missed, from the store, then the live feed. A client too slow for the feed gets a
-/// `resync_required` event and should reconnect with its last id.
+/// missed, from the store, then the live feed. At most [`REPLAY_MAX`] records are replayed at
+/// once: a client further behind gets them, then a `resync_required` event (`{"reason":
+/// "backlog"}`), and the stream ends; it reconnects with its last id for the next part. A client
+/// too slow for the live feed gets `resync_required` (`{"reason": "lagged", "missed": N}`) and
+/// should reconnect with its last id.
 #[utoipa::path(get, path = "/v1/stream", tag = "audit", params(("Last-Event-ID" = Option<u64>, Header,)), responses((status = 200, description = "Server-Sent Events", content_type = "text/event-stream")))]
 async fn stream(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Result<Response, ApiError> {
     use axum::response::sse::{Event as Sse, KeepAlive};
@@ -403,15 +409,23 @@ async fn stream(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Re
     let live = s.engine.store.audit_feed();
     let last: Option<u64> =
         headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
-    let backlog = match last {
-        Some(id) => read(&s, move |r| r.audit_after(id, 100_000)).await?,
+    let mut backlog = match last {
+        Some(id) => read(&s, move |r| r.audit_after(id, REPLAY_MAX + 1)).await?,
         None => Vec::new(),
     };
+    let more = backlog.len() > REPLAY_MAX;
+    backlog.truncate(REPLAY_MAX);
     let seen = backlog.last().map(|a| a.audit_id).or(last);
     let event = |a: &crate::model::AuditRecord| -> Result<Sse, std::convert::Infallible> {
         Ok(Sse::default().id(a.audit_id.to_string()).event(a.action.clone()).json_data(a).unwrap_or_default())
     };
     let replay = stream::iter(backlog.iter().map(event).collect::<Vec<_>>());
+    if more {
+        // The rest comes on the next connection: a live record now could not follow in order.
+        let resync = Sse::default().event("resync_required").data(r#"{"reason":"backlog"}"#);
+        let body = replay.chain(stream::once(async { Ok(resync) }));
+        return Ok(axum::response::Sse::new(body).into_response());
+    }
     let live = stream::unfold((live, seen), move |(mut rx, seen)| async move {
         loop {
             match rx.recv().await {
@@ -421,7 +435,9 @@ async fn stream(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Re
                     return Some((event(&a), (rx, Some(id))));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let e = Sse::default().event("resync_required").data(format!("{{\"missed\":{n}}}"));
+                    let e = Sse::default()
+                        .event("resync_required")
+                        .data(format!("{{\"reason\":\"lagged\",\"missed\":{n}}}"));
                     return Some((Ok(e), (rx, seen)));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

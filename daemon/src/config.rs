@@ -725,6 +725,16 @@ impl Config {
         {
             return Err("http.rate_limit: rates must be above 0 and bursts at least 1".into());
         }
+        // A batch costs one token per event: a bucket smaller than the largest batch would answer
+        // 429 to that batch forever, however long the client waits.
+        let largest = self.http.max_batch_events as f64;
+        if r.burst < largest || r.global_burst < largest {
+            return Err(format!(
+                "http.rate_limit: burst ({}) and global_burst ({}) must be at least http.max_batch_events ({}), \
+                 or the largest batch could never pass",
+                r.burst, r.global_burst, self.http.max_batch_events
+            ));
+        }
         if self.http.request_timeout_seconds == 0 {
             return Err("http.request_timeout_seconds: must be at least 1".into());
         }
@@ -863,6 +873,10 @@ mod tests {
         )
         .unwrap();
         assert!(c.check().unwrap_err().contains("ipv4-flowspek"));
+        let c: Config = toml::from_str("[http]\nmax_batch_events = 2000\n[http.rate_limit]\nburst = 1000\n").unwrap();
+        assert!(c.check().unwrap_err().contains("never pass"));
+        let c: Config = toml::from_str("[http]\nmax_batch_events = 1000\n[http.rate_limit]\nburst = 1000\n").unwrap();
+        assert_eq!(c.check(), Ok(()));
     }
 
     #[test]

@@ -120,7 +120,8 @@ mod tests {
         l.take("b", 2).unwrap();
         let e = l.take("b", 1).unwrap_err();
         assert_eq!(e.scope, "global");
-        // A batch larger than the burst can never pass; it is told so by a long wait.
+        // A batch larger than the burst can never pass (the config check forbids such a pair); it
+        // is told so by a long wait.
         assert!(l.take("c", 10).unwrap_err().retry_after_seconds >= 7);
     }
 }

@@ -139,6 +139,9 @@ async fn rate_limit_answers_429_with_headers() {
         global_events_per_second: 0.5,
         global_burst: 8.0,
     };
+    // The check wants every batch able to pass the buckets.
+    loaded.config.http.max_batch_events = 5;
+    assert_eq!(loaded.config.check(), Ok(()));
     let cfg = loaded.config.clone();
     let (engine, _task) = prefixd::engine::start(store, Arc::new(loaded), None, None).unwrap();
     let tokens = TOKENS.iter().map(|(n, r, s)| Token::new(n, *r, s).unwrap()).collect();

@@ -16,6 +16,7 @@ fn many_clients_lose_no_accepted_event() {
     let config = r#"
 [http]
 listen = "127.0.77.1:8080"
+max_batch_events = 200
 [http.rate_limit]
 events_per_second = 200
 burst = 200

@@ -1,6 +1,7 @@
 //! HTTPS and mutual TLS: a client certificate from the configured CA is mapped to its role by
 //! name; one the CA did not sign is refused in the handshake; a verified certificate without a
-//! role gets 403. Address: 127.0.84.1:8443.
+//! role gets 403; prefixdctl speaks to it with `--ca-cert`, `--client-cert` and `--client-key`.
+//! Address: 127.0.84.1:8443.
 
 mod common;
 
@@ -155,4 +156,41 @@ path = "@DIR@/prefixd.redb"
         &get("/v1/audit?action=event_accepted"),
     ));
     assert!(r.contains(r#""actor_id":"fastnetmon.example.net""#), "{r}");
+
+    // prefixdctl with the private CA and a client certificate.
+    let files = d.dir().to_path_buf();
+    for (name, body) in [("viewer.pem", &viewer.0), ("viewer.key", &viewer.1), ("stranger.pem", &stranger.0)] {
+        std::fs::write(files.join(name), body).unwrap();
+    }
+    std::fs::write(files.join("stranger.key"), &stranger.1).unwrap();
+    let ctl = |tls: &[&str], args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_prefixdctl"));
+        c.current_dir(&files).env_remove("PREFIXD_API_TOKEN").env("PREFIXD_API", "https://127.0.84.1:8443");
+        for v in ["PREFIXD_CA_CERT", "PREFIXD_CLIENT_CERT", "PREFIXD_CLIENT_KEY"] {
+            c.env_remove(v);
+        }
+        let out = c.args(tls).args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let viewer_tls = ["--ca-cert", "ca.pem", "--client-cert", "viewer.pem", "--client-key", "viewer.key"];
+    let (code, out) = ctl(&viewer_tls, &["-f", "json", "events", "list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(r#""external_event_id": "t1""#), "{out}");
+    // The viewer may not reload: auth exit code.
+    assert_eq!(ctl(&viewer_tls, &["reload"]).0, 4);
+    // No client certificate, a stranger's, or the default roots (which do not know our CA): the
+    // handshake fails, a connection error.
+    assert_eq!(ctl(&["--ca-cert", "ca.pem"], &["status"]).0, 3);
+    assert_eq!(
+        ctl(&["--ca-cert", "ca.pem", "--client-cert", "stranger.pem", "--client-key", "stranger.key"], &["status"]).0,
+        3
+    );
+    assert_eq!(ctl(&viewer_tls[2..], &["status"]).0, 3);
+    // A certificate without its key, or a file that is not PEM: usage errors.
+    assert_eq!(ctl(&["--ca-cert", "ca.pem", "--client-cert", "viewer.pem"], &["status"]).0, 2);
+    let (code, out) = ctl(&["--ca-cert", "viewer.key"], &["status"]);
+    assert!(code == 2 && out.contains("no certificate"), "{code} {out}");
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
 /// Command-line client of the prefixd HTTP API.
 #[derive(Debug, Parser)]
@@ -25,6 +26,16 @@ struct Cli {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Table, global = true)]
     format: Format,
+    /// PEM file of the CA certificates that sign the API's certificate (for an `https://` API
+    /// with a private CA; by default the Mozilla roots are trusted).
+    #[arg(long, env = "PREFIXD_CA_CERT", value_name = "FILE", global = true)]
+    ca_cert: Option<std::path::PathBuf>,
+    /// PEM file of this client's certificate chain, for an API that wants mutual TLS.
+    #[arg(long, env = "PREFIXD_CLIENT_CERT", value_name = "FILE", global = true, requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    /// PEM file of the client certificate's private key.
+    #[arg(long, env = "PREFIXD_CLIENT_KEY", value_name = "FILE", global = true, requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -254,10 +265,44 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// Reads a PEM file's certificates and, when `key`, its private key. A file that cannot be read
+/// or holds none of what is asked is a usage error.
+fn pem(path: &std::path::Path, key: bool) -> Result<(Vec<Certificate<'static>>, Option<PrivateKey<'static>>), Failure> {
+    let bytes = std::fs::read(path).map_err(|e| fail(2, format!("{}: {e}", path.display())))?;
+    let (mut certs, mut found) = (Vec::new(), None);
+    for item in ureq::tls::parse_pem(&bytes) {
+        match item.map_err(|e| fail(2, format!("{}: {e}", path.display())))? {
+            PemItem::Certificate(c) => certs.push(c),
+            PemItem::PrivateKey(k) => found = found.or(Some(k)),
+            _ => {}
+        }
+    }
+    match (key, &found, certs.is_empty()) {
+        (true, None, _) => Err(fail(2, format!("{}: no private key in this PEM file", path.display()))),
+        (false, _, true) => Err(fail(2, format!("{}: no certificate in this PEM file", path.display()))),
+        _ => Ok((certs, found)),
+    }
+}
+
+/// TLS settings from `--ca-cert`, `--client-cert` and `--client-key`.
+fn tls_config(cli: &Cli) -> Result<TlsConfig, Failure> {
+    let mut tls = TlsConfig::builder();
+    if let Some(ca) = &cli.ca_cert {
+        tls = tls.root_certs(RootCerts::new_with_certs(&pem(ca, false)?.0));
+    }
+    if let (Some(cert), Some(key)) = (&cli.client_cert, &cli.client_key) {
+        let chain = pem(cert, false)?.0;
+        let key = pem(key, true)?.1.ok_or_else(|| fail(2, "no private key"))?;
+        tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+    }
+    Ok(tls.build())
+}
+
 fn run(cli: &Cli) -> Result<(), Failure> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
+        .tls_config(tls_config(cli)?)
         .build()
         .into();
     let c = Client { agent, api: cli.api.clone(), token: cli.token.clone() };

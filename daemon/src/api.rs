@@ -1120,13 +1120,49 @@ async fn reload(State(s): State<AppState>, a: Ext) -> Result<Response, ApiError>
     Ok(axum::Json(v).into_response())
 }
 
+/// A peer change a failed reload takes back.
+enum Undo {
+    /// Remove it again.
+    Added(std::net::IpAddr),
+    /// Put its previous settings back (unknown when they no longer build, e.g. a secret's
+    /// environment variable is gone).
+    Replaced(std::net::IpAddr, Option<speaker::PeerConfig>),
+}
+
+/// Takes back what a failed reload did to the peers, newest first; says what it did.
+async fn undo_peers(sp: &speaker::Speaker, undo: Vec<Undo>) -> String {
+    let mut failed = Vec::new();
+    let n = undo.len();
+    for u in undo.into_iter().rev() {
+        let r = match u {
+            Undo::Added(a) => sp.remove_peer(a).await.map_err(|e| e.to_string()),
+            Undo::Replaced(_, Some(pc)) => sp.replace_peer(pc).await.map_err(|e| e.to_string()),
+            Undo::Replaced(a, None) => Err(format!("peer {a}: its previous settings cannot be rebuilt")),
+        };
+        if let Err(e) = r {
+            failed.push(e);
+        }
+    }
+    match (n, failed.is_empty()) {
+        (0, _) => "no peer had changed".into(),
+        (_, true) => format!("the {n} peer change(s) made before were taken back"),
+        (_, false) => format!("taking back the peer changes failed: {}", failed.join("; ")),
+    }
+}
+
 /// Reloads the configuration file (for `POST /v1/config/reload` and SIGHUP): everything is
 /// checked first (the file, the inventory and playbooks, every peer's settings and secrets), then
 /// applied at once: policy, guardrails, quotas, timers, safelist, inventory, playbooks, and the
 /// peers (added, removed, or replaced when their settings changed; the others untouched). A
 /// config that does not check changes nothing and the answer says why. `router_id`, `local_as`,
 /// `[bgp] listen`, `[http]`, `[storage]` and `mode` need a restart and keep their running values.
+/// Should a peer fail to start all the same (the kernel refusing its TCP-MD5 key), or the
+/// commit of the new policy fail, the peers changed so far are put back and the old policy keeps
+/// running.
 pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor) -> Result<Value, ApiError> {
+    // One reload at a time (SIGHUP and the API may come together).
+    static RELOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = RELOADING.lock().await;
     let reloads = engine.shared.metrics.config_reloads.clone();
     let count = |status: &str| reloads.get_or_create(&crate::metrics::Status { status: status.into() }).inc();
     let p = path.to_path_buf();
@@ -1171,38 +1207,40 @@ pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor
     if loaded.config.pop != old.config.pop {
         restart.push("pop");
     }
-    // Peers: what to add, remove and replace.
+    // Peers: what to add, remove and replace. Additions and replacements are undone if one of
+    // them (or the policy's commit) fails; removals come last, when nothing can fail any more.
     let (mut added, mut removed, mut replaced) = (Vec::new(), Vec::new(), Vec::new());
-    match &engine.speaker {
-        Some(sp) => {
-            for old_peer in &ob.peers {
-                if !nb.peers.iter().any(|p| p.address == old_peer.address) {
-                    removed.push(old_peer.address);
-                }
-            }
-            for (new_peer, pc) in peers {
-                match ob.peers.iter().find(|p| p.address == new_peer.address) {
-                    None => {
-                        sp.add_peer(pc).map_err(|e| ApiError::new(500, e.to_string()))?;
-                        added.push(new_peer.address);
-                    }
-                    Some(o) if *o != new_peer => {
-                        sp.replace_peer(pc).await.map_err(|e| ApiError::new(500, e.to_string()))?;
-                        replaced.push(new_peer.address);
-                    }
-                    Some(_) => {}
-                }
-            }
-            for r in &removed {
-                let _ = sp.remove_peer(*r).await;
-                engine.shared.peers.lock().unwrap_or_else(|p| p.into_inner()).remove(r);
-                engine.shared.metrics.bgp_session_up.remove(&crate::metrics::Peer { peer: r.to_string() });
+    let mut undo: Vec<Undo> = Vec::new();
+    if let Some(sp) = &engine.speaker {
+        for old_peer in &ob.peers {
+            if !nb.peers.iter().any(|p| p.address == old_peer.address) {
+                removed.push(old_peer.address);
             }
         }
-        None if nb.peers != ob.peers => restart.push("bgp peers (the daemon started without a BGP speaker)"),
-        None => {}
+        for (new_peer, pc) in peers {
+            let done = match ob.peers.iter().find(|p| p.address == new_peer.address) {
+                None => sp.add_peer(pc).map(|()| {
+                    added.push(new_peer.address);
+                    undo.push(Undo::Added(new_peer.address));
+                }),
+                Some(o) if *o != new_peer => {
+                    let before = crate::service::peer_config(o, false).ok();
+                    sp.replace_peer(pc).await.map(|()| {
+                        replaced.push(new_peer.address);
+                        undo.push(Undo::Replaced(new_peer.address, before));
+                    })
+                }
+                Some(_) => Ok(()),
+            };
+            if let Err(e) = done {
+                count("error");
+                let undone = undo_peers(sp, undo).await;
+                return Err(ApiError::new(500, format!("config not reloaded: {e}; {undone}")));
+            }
+        }
+    } else if nb.peers != ob.peers {
+        restart.push("bgp peers (the daemon started without a BGP speaker)");
     }
-    count("ok");
     // Sections that need a restart keep their running values until then.
     let mut next = loaded;
     next.config.bgp.router_id = ob.router_id;
@@ -1217,7 +1255,22 @@ pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor
     next.config.alerts = old.config.alerts.clone();
     next.config.bgp.shutdown = ob.shutdown;
     next.config.pop = old.config.pop.clone();
-    engine.call(|r| Req::SetPolicy(Arc::new(next), "config_reloaded", actor, r)).await?;
+    if let Err(e) = engine.call(|r| Req::SetPolicy(Arc::new(next), "config_reloaded", actor, r)).await {
+        count("error");
+        if let Some(sp) = &engine.speaker {
+            let undone = undo_peers(sp, undo).await;
+            return Err(e.with("peers", undone));
+        }
+        return Err(e);
+    }
+    if let Some(sp) = &engine.speaker {
+        for r in &removed {
+            let _ = sp.remove_peer(*r).await;
+            engine.shared.peers.lock().unwrap_or_else(|p| p.into_inner()).remove(r);
+            engine.shared.metrics.bgp_session_up.remove(&crate::metrics::Peer { peer: r.to_string() });
+        }
+    }
+    count("ok");
     Ok(json!({
         "reloaded": ["inventory", "playbooks", "guardrails", "quotas", "timers", "escalation", "safelist", "bgp peers"],
         "peers": {"added": added, "removed": removed, "replaced": replaced},

@@ -61,6 +61,7 @@ pub fn peer_config(p: &crate::config::Peer, restarting: bool) -> Result<PeerConf
         pc.graceful_restart =
             Some(GracefulRestartConfig { restart_time: p.graceful_restart_time, restarting, helper: true });
     }
+    pc.check().map_err(|e| e.to_string())?;
     Ok(pc)
 }
 

@@ -1,6 +1,6 @@
 //! Reload without restart: a peer added to the file comes up on SIGHUP while the existing
-//! session stays up (BIRD shows no flap); an invalid file is refused with the reason and the old
-//! configuration keeps running; a peer removed from the file is closed.
+//! session stays up (BIRD shows no flap); an invalid file, or a peer whose TCP-MD5 key the kernel
+//! would refuse, is refused with the reason and the old configuration keeps running; a peer removed from the file is closed.
 //! Addresses: prefixd 127.0.81.1 (API port 8080, and BGP towards 127.0.81.2) and 127.0.81.4
 //! (BGP towards 127.0.81.3); BIRD 127.0.81.2 and 127.0.81.3 (two sessions).
 
@@ -60,6 +60,8 @@ fn hup(pid: u32) {
 #[test]
 fn sighup_adds_and_removes_peers_without_touching_others() {
     let Some(bird) = Bird::start("reload", BIRD) else { return };
+    // A TCP-MD5 key the kernel would refuse (81 bytes), in the daemon's environment.
+    std::env::set_var("PREFIXD_TEST_MD5_81", "k".repeat(81));
     let d = Daemon::start("reload", "127.0.81.1:8080", &config(&["127.0.81.2"]));
     assert!(
         wait(Duration::from_secs(15), || state(&bird, "p2").0.then_some(())).is_some(),
@@ -80,9 +82,23 @@ fn sighup_adds_and_removes_peers_without_touching_others() {
     assert_eq!(st, 400, "{v}");
     let err = v["error"].as_str().unwrap();
     assert!(err.contains("nothing changed") && err.contains("bogus") && err.contains("line"), "{err}");
+    // A peer whose TCP-MD5 key cannot be set: refused before anything changes.
+    std::fs::write(
+        &file,
+        config(&["127.0.81.2", "127.0.81.3"]).replace(
+            "connect_retry_seconds = 1\n[storage]",
+            "connect_retry_seconds = 1\nmd5_password_env = \"PREFIXD_TEST_MD5_81\"\n[storage]",
+        ),
+    )
+    .unwrap();
+    let (st, v) = d.post("/v1/config/reload", &serde_json::json!({}));
+    assert_eq!(st, 400, "{v}");
+    let err = v["error"].as_str().unwrap();
+    assert!(err.contains("nothing changed") && err.contains("127.0.81.3") && err.contains("81 bytes"), "{err}");
     std::thread::sleep(Duration::from_secs(2));
     assert!(!state(&bird, "p3").0);
     assert_eq!(d.get("/v1/peers").1.as_array().unwrap().len(), 1);
+    assert_eq!(state(&bird, "p2"), before, "p2 flapped");
 
     // A valid file with a second peer, by SIGHUP: p3 comes up, p2 does not flap.
     std::fs::write(&file, config(&["127.0.81.2", "127.0.81.3"])).unwrap();

@@ -108,4 +108,29 @@ impl PeerConfig {
             ttl_security: None,
         }
     }
+
+    /// Checks what would otherwise fail only once the peer runs: a TCP-MD5 key the kernel
+    /// refuses (empty, or longer than 80 bytes, `TCP_MD5SIG_MAXKEYLEN`), a hold time of 1 or 2
+    /// seconds (RFC 4271 §4.2: zero or at least three), a GTSM hop count of zero (RFC 5082 §3:
+    /// one hop at least). [`Speaker::add_peer`](crate::Speaker::add_peer) and
+    /// [`Speaker::replace_peer`](crate::Speaker::replace_peer) call it before changing anything.
+    pub fn check(&self) -> Result<(), crate::SpeakerError> {
+        let invalid = |reason: String| Err(crate::SpeakerError::InvalidPeer { peer: self.address, reason });
+        if let Some(key) = &self.md5_password {
+            if key.is_empty() || key.len() > crate::sockopt::MAX_MD5_KEY {
+                return invalid(format!(
+                    "TCP-MD5 key of {} bytes: it must have 1 to {} bytes",
+                    key.len(),
+                    crate::sockopt::MAX_MD5_KEY
+                ));
+            }
+        }
+        if self.hold_time == 1 || self.hold_time == 2 {
+            return invalid(format!("hold time {}: it must be 0 or at least 3 seconds", self.hold_time));
+        }
+        if self.ttl_security == Some(0) {
+            return invalid("ttl_security 0: GTSM needs at least one hop".into());
+        }
+        Ok(())
+    }
 }

@@ -35,6 +35,14 @@ pub enum SpeakerError {
     /// No peer with this address.
     #[error("no peer {0}")]
     NoSuchPeer(IpAddr),
+    /// The peer's configuration cannot work ([`PeerConfig::check`]).
+    #[error("peer {peer}: {reason}")]
+    InvalidPeer {
+        /// The peer.
+        peer: IpAddr,
+        /// What is wrong.
+        reason: String,
+    },
     /// A socket option (TCP-MD5) could not be set.
     #[error("cannot set {option} for {peer}: {source}")]
     SocketOption {
@@ -152,6 +160,7 @@ impl Speaker {
 
     /// Adds a peer and starts its session (connecting, or waiting when passive).
     pub fn add_peer(&self, config: PeerConfig) -> Result<(), SpeakerError> {
+        config.check()?;
         let mut peers = self.lock_peers();
         if peers.contains_key(&config.address) {
             return Err(SpeakerError::PeerExists(config.address));
@@ -194,8 +203,10 @@ impl Speaker {
     }
 
     /// Changes a peer's configuration: the session closes with Cease / Other Configuration Change
-    /// (RFC 4486) and starts again with the new settings; other peers are not touched.
+    /// (RFC 4486) and starts again with the new settings; other peers are not touched. A
+    /// configuration that does not [check](PeerConfig::check) leaves the running session alone.
     pub async fn replace_peer(&self, config: PeerConfig) -> Result<(), SpeakerError> {
+        config.check()?;
         let handle = self.lock_peers().remove(&config.address).ok_or(SpeakerError::NoSuchPeer(config.address))?;
         stop(handle, Notification::new(6, cease::OTHER_CONFIGURATION_CHANGE, Vec::new())).await;
         self.add_peer(config)
@@ -338,4 +349,46 @@ async fn stop(handle: PeerHandle, notification: Notification) {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), rx).await;
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), handle.task).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_peer_that_cannot_work_changes_nothing() {
+        let config = SpeakerConfig { local_as: 65000, router_id: "10.0.0.1".parse().unwrap(), listen: Vec::new() };
+        let (speaker, _events) = Speaker::start(config).await.unwrap();
+        // Passive and no listener: nothing is sent anywhere.
+        let address: IpAddr = "127.0.86.1".parse().unwrap();
+        let mut good = PeerConfig::new(address, 65001);
+        good.passive = true;
+        speaker.add_peer(good.clone()).unwrap();
+
+        let mut long_key = PeerConfig::new("127.0.86.2".parse().unwrap(), 65001);
+        long_key.md5_password = Some("k".repeat(81));
+        let e = speaker.add_peer(long_key.clone()).unwrap_err();
+        assert!(matches!(&e, SpeakerError::InvalidPeer { reason, .. } if reason.contains("81 bytes")), "{e}");
+        long_key.md5_password = Some(String::new());
+        assert!(matches!(speaker.add_peer(long_key).unwrap_err(), SpeakerError::InvalidPeer { .. }));
+        assert_eq!(speaker.peers(), vec![address]);
+
+        // Replacing with a hold time of 2 s or GTSM 0 hops leaves the running peer alone.
+        let mut bad = good.clone();
+        bad.hold_time = 2;
+        assert!(matches!(speaker.replace_peer(bad).await.unwrap_err(), SpeakerError::InvalidPeer { .. }));
+        let mut bad = good.clone();
+        bad.ttl_security = Some(0);
+        assert!(matches!(speaker.replace_peer(bad).await.unwrap_err(), SpeakerError::InvalidPeer { .. }));
+        assert_eq!(speaker.peers(), vec![address]);
+        assert!(speaker.peer_status(address).await.is_some());
+
+        // Limits that work are accepted.
+        let mut edge = good;
+        edge.md5_password = Some("k".repeat(80));
+        edge.hold_time = 3;
+        edge.ttl_security = Some(1);
+        assert_eq!(edge.check().map_err(|e| e.to_string()), Ok(()));
+        speaker.shutdown(None).await;
+    }
 }

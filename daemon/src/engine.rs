@@ -912,9 +912,11 @@ impl State {
     }
 
     fn store_event(&mut self, ev: Event, actor: &Actor) {
+        // A refused event is kept (IP history, stats) but audited as what it was.
+        let action = if ev.status == "rejected" { "event_rejected" } else { "event_accepted" };
         self.audit(
             actor,
-            "event_accepted",
+            action,
             ("event", &ev.event_id.clone()),
             json!({"status": ev.status, "victim_ip": ev.victim_ip, "vector": ev.vector, "mitigation_id": ev.mitigation_id}),
         );

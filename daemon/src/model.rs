@@ -363,7 +363,7 @@ pub struct AuditRecord {
     pub actor_type: String,
     /// The authenticated identity.
     pub actor_id: Option<String>,
-    /// What happened (`event_accepted`, `mitigation_created`, ...).
+    /// What happened (`event_accepted`, `event_rejected`, `mitigation_created`, ...).
     pub action: String,
     /// `event`, `mitigation`, `safelist`, `config`.
     pub target_type: Option<String>,

@@ -1,6 +1,7 @@
 //! Audit: every API call that changed something has its audit record with the authenticated
-//! actor (never the body's operator_id), refused calls have none, and the append-only JSON-lines
-//! file holds exactly the records the store holds. Address: 127.0.79.1:8080 (API only, dry-run).
+//! actor (never the body's operator_id); an event refused by a guardrail is stored and audited as
+//! `event_rejected`; calls refused before any decision (role, duplicate, bad input) have none; and
+//! the append-only JSON-lines file holds exactly the records the store holds. Address: 127.0.79.1:8080 (API only, dry-run).
 
 mod common;
 
@@ -70,6 +71,11 @@ steps = [{ action = "discard", ttl_seconds = 300 }]
     // The mitigation is decided (and recorded) while the event is, then the event.
     expected.push(("mitigation_created".into(), "fnm".into(), v["mitigation_id"].as_str().unwrap().into()));
     expected.push(("event_accepted".into(), "fnm".into(), v["event_id"].as_str().unwrap().into()));
+    // Refused by a guardrail (too many ports): kept for the victim's history, audited as refused.
+    let ports: Vec<u16> = (1000..1040).collect();
+    let (st, v) = call(&d, "POST", "/v1/events", FNM, Some(event("203.0.113.3", "udp_flood", &ports, "e2")));
+    assert_eq!(st, 422, "{v}");
+    expected.push(("event_rejected".into(), "fnm".into(), v["event_id"].as_str().unwrap().into()));
     let (st, v) = call(
         &d,
         "POST",

@@ -17,6 +17,7 @@ target/release/prefixdctl completions fish > "$OUT/completions/prefixdctl.fish"
 target/release/prefixd completions bash > "$OUT/completions/prefixd"
 target/release/prefixd completions zsh > "$OUT/completions/_prefixd"
 target/release/prefixd completions fish > "$OUT/completions/prefixd.fish"
-DEB=$(cargo deb -p prefixd --no-build 2>&1 | grep -v "^warning" | tail -1)
+# Stripped binaries; their debug symbols go to a separate prefixd-dbgsym .ddeb, as Debian does.
+DEB=$(cargo deb -p prefixd --no-build --dbgsym 2>&1 | grep "\.deb$" | tail -1)
 echo "$DEB"
 dpkg-deb -c "$DEB"

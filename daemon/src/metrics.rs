@@ -91,6 +91,7 @@ pub struct Metrics {
     /// Alerts dropped because the queue was full.
     pub alerts_dropped: Counter,
     seen_messages: Mutex<HashMap<PeerMessages, u64>>,
+    names: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -139,40 +140,56 @@ impl Metrics {
             alerts_sent: Family::default(),
             alerts_dropped: Counter::default(),
             seen_messages: Mutex::new(HashMap::new()),
+            names: Vec::new(),
         };
         let r = &mut m.registry;
-        r.register("events_ingested", "Events answered 2xx", m.events_ingested.clone());
-        r.register("events_rejected", "Events refused, by reason", m.events_rejected.clone());
-        r.register("mitigations_active", "Active mitigations", m.mitigations_active.clone());
-        r.register("mitigations_created", "Mitigations created", m.mitigations_created.clone());
-        r.register("mitigations_expired", "Mitigations whose TTL ran out", m.mitigations_expired.clone());
-        r.register("mitigations_withdrawn", "Mitigations withdrawn, by reason", m.mitigations_withdrawn.clone());
-        r.register("escalations", "Mitigations escalated to a later playbook step", m.escalations.clone());
-        r.register("deescalations", "Mitigations returned to their first step", m.deescalations.clone());
-        r.register("guardrail_rejections", "Refusals by guardrail", m.guardrail_rejections.clone());
-        r.register("announcements", "Route changes handed to the BGP speaker", m.announcements.clone());
-        r.register(
+        let mut names = Vec::new();
+        // Registers a metric and remembers its name (families without samples are not in the text).
+        macro_rules! reg {
+            ($name:literal, $help:literal, $metric:expr $(,)?) => {{
+                names.push(concat!("prefixd_", $name));
+                r.register($name, $help, $metric);
+            }};
+        }
+        reg!("events_ingested", "Events answered 2xx", m.events_ingested.clone());
+        reg!("events_rejected", "Events refused, by reason", m.events_rejected.clone());
+        reg!("mitigations_active", "Active mitigations", m.mitigations_active.clone());
+        reg!("mitigations_created", "Mitigations created", m.mitigations_created.clone());
+        reg!("mitigations_expired", "Mitigations whose TTL ran out", m.mitigations_expired.clone());
+        reg!("mitigations_withdrawn", "Mitigations withdrawn, by reason", m.mitigations_withdrawn.clone());
+        reg!("escalations", "Mitigations escalated to a later playbook step", m.escalations.clone());
+        reg!("deescalations", "Mitigations returned to their first step", m.deescalations.clone());
+        reg!("guardrail_rejections", "Refusals by guardrail", m.guardrail_rejections.clone());
+        reg!("announcements", "Route changes handed to the BGP speaker", m.announcements.clone());
+        reg!(
             "announcements_latency_seconds",
             "From the engine taking a batch to its routes reaching the speaker",
             m.announcement_latency.clone(),
         );
-        r.register("reconciliation_runs", "Reconciliation runs by outcome", m.reconciliation_runs.clone());
-        r.register("reconciliation_drift", "Drift repaired by reconciliation", m.reconciliation_drift.clone());
-        r.register(
+        reg!("reconciliation_runs", "Reconciliation runs by outcome", m.reconciliation_runs.clone());
+        reg!("reconciliation_drift", "Drift repaired by reconciliation", m.reconciliation_drift.clone());
+        reg!(
             "reconciliation_active_count",
             "Desired rules at the last reconciliation",
             m.reconciliation_active.clone(),
         );
-        r.register("bgp_session_up", "1 when the BGP session is Established", m.bgp_session_up.clone());
-        r.register("bgp_messages", "BGP messages by peer, direction and type", m.bgp_messages.clone());
-        r.register("store_commit_seconds", "redb commit durations (group commits)", m.store_commit.clone());
-        r.register("http_requests", "HTTP requests", m.http_requests.clone());
-        r.register("http_request_duration_seconds", "HTTP request durations", m.http_duration.clone());
-        r.register("http_in_flight_requests", "HTTP requests being served", m.http_in_flight.clone());
-        r.register("config_reload", "Configuration reloads", m.config_reloads.clone());
-        r.register("alerts_sent", "Alert requests by destination and outcome", m.alerts_sent.clone());
-        r.register("alerts_dropped", "Alerts dropped because the queue was full", m.alerts_dropped.clone());
+        reg!("bgp_session_up", "1 when the BGP session is Established", m.bgp_session_up.clone());
+        reg!("bgp_messages", "BGP messages by peer, direction and type", m.bgp_messages.clone());
+        reg!("store_commit_seconds", "redb commit durations (group commits)", m.store_commit.clone());
+        reg!("http_requests", "HTTP requests", m.http_requests.clone());
+        reg!("http_request_duration_seconds", "HTTP request durations", m.http_duration.clone());
+        reg!("http_in_flight_requests", "HTTP requests being served", m.http_in_flight.clone());
+        reg!("config_reload", "Configuration reloads", m.config_reloads.clone());
+        reg!("alerts_sent", "Alert requests by destination and outcome", m.alerts_sent.clone());
+        reg!("alerts_dropped", "Alerts dropped because the queue was full", m.alerts_dropped.clone());
+        m.names = names;
         m
+    }
+
+    /// The name of every metric registered (`prefixd_events_ingested`, ...), as declared: a
+    /// counter's samples add `_total`, a histogram's `_bucket`, `_sum` and `_count`.
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
     }
 
     /// The OpenMetrics text.

@@ -359,7 +359,18 @@ async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Respons
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = req.method().as_str().to_string();
+    // A fixed set: any token is a valid method, and each label value is a series kept for ever.
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+    .to_string();
     m.http_in_flight.inc();
     let t = std::time::Instant::now();
     let r = next.run(req).await;
@@ -472,7 +483,21 @@ async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Respo
                 }
             }
         }
-        (None, None) => Actor { kind: "operator", id: "anonymous".into() },
+        (None, None) => {
+            // No authentication (loopback only): a web page in a browser on this host must not
+            // drive the API, by a cross-site form POST (its Origin names the page's site) or by
+            // DNS rebinding (its Host is the attacker's name). Scripts and detectors send neither.
+            for h in [axum::http::header::HOST, axum::http::header::ORIGIN] {
+                let value = req.headers().get(&h).map(|v| v.to_str().unwrap_or("?"));
+                if let Some(v) = value.filter(|v| !local_host(v)) {
+                    return ApiError::new(403, format!("auth mode none: the {h} header must name a local address"))
+                        .with("header", h.as_str())
+                        .with("value", v.chars().take(100).collect::<String>())
+                        .into_response();
+                }
+            }
+            Actor { kind: "operator", id: "anonymous".into() }
+        }
         (None, Some(tokens)) => {
             let given = req
                 .headers()
@@ -502,6 +527,20 @@ async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Respo
     }
     req.extensions_mut().insert(actor);
     next.run(req).await
+}
+
+/// A Host or Origin value that names this machine by address or as `localhost` (with or without
+/// a port; an Origin with its scheme). `null` (an opaque origin) is not local.
+fn local_host(value: &str) -> bool {
+    let v = value.split_once("://").map_or(value, |(_, rest)| rest);
+    let host = if v.parse::<std::net::IpAddr>().is_ok() {
+        v
+    } else if let Some(rest) = v.strip_prefix('[') {
+        rest.split_once(']').map_or("", |(h, _)| h)
+    } else {
+        v.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(v, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
 }
 
 fn auth_mode(s: &AppState) -> &'static str {
@@ -1277,4 +1316,24 @@ pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor
         "restart_required": restart,
         "timestamp": crate::model::rfc3339(now_ms()),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_host;
+
+    #[test]
+    fn local_hosts() {
+        for ok in ["127.0.0.1", "127.0.0.1:8080", "localhost", "LOCALHOST:80", "[::1]:8080", "[::1]", "::1"] {
+            assert!(local_host(ok), "{ok}");
+        }
+        for ok in ["http://127.0.0.1:8080", "http://localhost", "https://[::1]:8443"] {
+            assert!(local_host(ok), "{ok}");
+        }
+        for bad in ["evil.example", "evil.example:8080", "http://evil.example", "null", "", "192.0.2.1", "[::1"] {
+            assert!(!local_host(bad), "{bad}");
+        }
+        assert!(!local_host("127.0.0.1.evil.example"));
+        assert!(!local_host("localhost.evil.example:8080"));
+    }
 }

@@ -30,6 +30,11 @@ pub struct Http {
     pub max_body_bytes: usize,
     /// Longest time a request may take, in seconds.
     pub request_timeout_seconds: u64,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is closed
+    /// after as long.
+    pub header_timeout_seconds: u64,
+    /// Connections open at once; beyond, new ones wait in the listener's backlog.
+    pub max_connections: usize,
     /// Most events in one `POST /v1/events/batch`.
     pub max_batch_events: usize,
     /// Authentication.
@@ -85,6 +90,8 @@ impl Default for Http {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1 << 20,
             request_timeout_seconds: 30,
+            header_timeout_seconds: 30,
+            max_connections: 512,
             max_batch_events: 1000,
             auth: Auth::default(),
             rate_limit: RateLimit::default(),
@@ -737,6 +744,12 @@ impl Config {
         }
         if self.http.request_timeout_seconds == 0 {
             return Err("http.request_timeout_seconds: must be at least 1".into());
+        }
+        if self.http.header_timeout_seconds == 0 || self.http.header_timeout_seconds > 3600 {
+            return Err("http.header_timeout_seconds: must be between 1 and 3600".into());
+        }
+        if self.http.max_connections == 0 || self.http.max_connections > 1_000_000 {
+            return Err("http.max_connections: must be between 1 and 1000000".into());
         }
         let mut names = std::collections::HashSet::new();
         for t in &self.http.auth.tokens {

@@ -18,6 +18,7 @@ pub mod model;
 pub mod playbook;
 pub mod policy;
 pub mod ratelimit;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod tls;

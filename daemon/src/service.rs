@@ -167,21 +167,14 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
     let app = crate::api::router(state, &cfg);
     let shared = engine.shared.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let cfg_http = cfg.http.clone();
     let server = tokio::spawn(async move {
-        let mut rx = stop_rx;
-        match tls {
-            Some(config) => crate::tls::serve(listener, config, app, rx).await,
-            None => {
-                let r = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|v| *v).await;
-                    })
-                    .await;
-                if let Err(e) = r {
-                    error!("http server: {e}");
-                }
-            }
-        }
+        let rx = stop_rx;
+        let limits = crate::server::Limits {
+            max_connections: cfg_http.max_connections,
+            header_timeout: Duration::from_secs(cfg_http.header_timeout_seconds),
+        };
+        crate::server::serve(listener, tls, app, limits, rx).await;
     });
     #[cfg(unix)]
     {

@@ -5,13 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
-use tower::ServiceExt;
-use tracing::debug;
 
 /// The names a verified client certificate carries (subject CN, DNS and URI SANs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,49 +64,4 @@ pub fn names(cert: &CertificateDer<'_>) -> Vec<String> {
         }
     }
     out
-}
-
-/// Serves `app` over TLS until `stop` turns true. Each connection's verified client certificate
-/// names go into its requests as [`ClientCert`].
-pub async fn serve(
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    app: Router,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    loop {
-        let (tcp, from) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    debug!("accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = async { let _ = stop.wait_for(|v| *v).await; } => return,
-        };
-        let (acceptor, app) = (acceptor.clone(), app.clone());
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await {
-                Ok(Ok(t)) => t,
-                Ok(Err(e)) => {
-                    debug!(%from, "TLS handshake refused: {e}");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| ClientCert(names(c)));
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                if let Some(c) = &cert {
-                    req.extensions_mut().insert(c.clone());
-                }
-                app.clone().oneshot(req.map(axum::body::Body::new))
-            });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), service)
-                .await;
-        });
-    }
 }

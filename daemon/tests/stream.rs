@@ -16,7 +16,7 @@ fn read_events(addr: &str, last_id: Option<u64>, want: usize) -> Vec<(u64, Strin
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let last = last_id.map(|i| format!("Last-Event-ID: {i}\r\n")).unwrap_or_default();
-    write!(s, "GET /v1/stream HTTP/1.1\r\nHost: prefixd\r\nAccept: text/event-stream\r\n{last}\r\n").unwrap();
+    write!(s, "GET /v1/stream HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n{last}\r\n").unwrap();
     let mut r = BufReader::new(s);
     let (mut out, mut id) = (Vec::new(), None);
     let end = Instant::now() + Duration::from_secs(10);

@@ -41,8 +41,15 @@ struct Target {
     events: Vec<String>,
 }
 
+fn embedded(hi: u16, lo: u16) -> std::net::Ipv4Addr {
+    let [a, b] = hi.to_be_bytes();
+    let [c, d] = lo.to_be_bytes();
+    std::net::Ipv4Addr::new(a, b, c, d)
+}
+
 /// Whether `ip` is somewhere an alert must not be sent (SSRF): loopback, private, link-local,
-/// unique-local, unspecified, multicast, documentation or shared address space.
+/// unique-local, site-local, unspecified, multicast, documentation, benchmarking, reserved or
+/// shared address space, and IPv6 forms that embed such an IPv4 address.
 pub fn forbidden(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => {
@@ -56,6 +63,9 @@ pub fn forbidden(ip: IpAddr) -> bool {
                 || a.is_documentation()
                 || (o[0] == 100 && (o[1] & 0xc0) == 64)
                 || o[0] == 0
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o[0] >= 240
         }
         IpAddr::V6(a) => {
             let s = a.segments();
@@ -64,8 +74,40 @@ pub fn forbidden(ip: IpAddr) -> bool {
                 || a.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
                 || a.to_ipv4_mapped().is_some_and(|v4| forbidden(IpAddr::V4(v4)))
+                // Prefixes that carry an IPv4 address: IPv4-compatible ::a.b.c.d, NAT64
+                // 64:ff9b::/96 and 6to4 2002::/16 could reach a forbidden IPv4 address.
+                || (s[..6] == [0; 6] && forbidden(IpAddr::V4(embedded(s[6], s[7]))))
+                || (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && forbidden(IpAddr::V4(embedded(s[6], s[7]))))
+                || s[0] == 0x2002
         }
+    }
+}
+
+/// ureq's resolver, refusing a name that resolves to a [`forbidden`] address at connect time.
+/// (`ureq::unversioned` may change between ureq's minor versions; Cargo.lock pins it.)
+#[derive(Debug)]
+struct CheckedResolver {
+    allow_private: bool,
+}
+
+impl ureq::unversioned::resolver::Resolver for CheckedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let addrs = ureq::unversioned::resolver::DefaultResolver::default().resolve(uri, config, timeout)?;
+        if let Some(bad) = addrs.iter().find(|a| !self.allow_private && forbidden(a.ip())) {
+            return Err(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("resolves to {}, a loopback, private or reserved address", bad.ip()),
+            )));
+        }
+        Ok(addrs)
     }
 }
 
@@ -254,11 +296,19 @@ fn send(
     base: Duration,
     allow_private: bool,
 ) -> &'static str {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    // Redirects are not followed (their target was never checked), and the addresses the
+    // connection actually uses are checked again as they are resolved, so a name that changes
+    // its answer after `check_url` (DNS rebinding) is refused too.
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into();
+        .max_redirects(0)
+        .build();
+    let agent = ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        CheckedResolver { allow_private },
+    );
     let mut delay = base;
     for attempt in 1..=attempts {
         if let Err(e) = check_url(url, allow_private) {
@@ -271,6 +321,10 @@ fn send(
         }
         match r.send(body) {
             Ok(resp) if resp.status().is_success() => return "sent",
+            Ok(resp) if resp.status().is_redirection() => {
+                warn!(status = resp.status().as_u16(), "alert destination answered with a redirect; not followed");
+                return "failed";
+            }
             Ok(resp) if resp.status().is_client_error() => {
                 warn!(status = resp.status().as_u16(), "alert refused by its destination; not retried");
                 return "failed";
@@ -367,10 +421,20 @@ mod tests {
             "fe80::1",
             "::ffff:10.0.0.1",
             "0.0.0.0",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::1",
+            "fec0::1",
+            "2001:db8::1",
+            "198.18.0.1",
+            "198.19.255.1",
+            "192.0.0.8",
+            "240.0.0.1",
+            "255.255.255.255",
         ] {
             assert!(forbidden(bad.parse().unwrap()), "{bad}");
         }
-        for ok in ["8.8.8.8", "2606:4700::1111"] {
+        for ok in ["8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "198.20.0.1", "192.0.1.1"] {
             assert!(!forbidden(ok.parse().unwrap()), "{ok}");
         }
         assert!(check_url("http://hooks.example.com/x", false).unwrap_err().contains("https"));

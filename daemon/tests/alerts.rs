@@ -1,7 +1,7 @@
 //! Alerts against a local HTTP receiver: the Slack payload, PagerDuty trigger and resolve with
 //! the mitigation id as dedup key, a generic webhook whose HMAC-SHA256 signature verifies and
-//! which is retried after 500s, nothing sent to a destination whose secret is missing, and no
-//! secret in the settings the API shows. Addresses: prefixd 127.0.85.1:8080, receiver 127.0.85.2.
+//! which is retried after 500s, a redirect not followed, nothing sent to a destination whose
+//! secret is missing, and no secret in the settings the API shows. Addresses: prefixd 127.0.85.1:8080, receiver 127.0.85.2.
 
 mod common;
 
@@ -55,6 +55,8 @@ fn receiver(addr: &str, fail_generic: usize) -> Arc<Mutex<Vec<Req>>> {
             let status = if path == "/generic" && generic < fail_generic {
                 generic += 1;
                 "500 Internal Server Error"
+            } else if path == "/redirect" {
+                "302 Found\r\nLocation: http://127.0.85.2:8080/stolen"
             } else {
                 "200 OK"
             };
@@ -97,6 +99,11 @@ url = "http://127.0.85.2:8080/generic"
 secret_env = "PREFIXD_ALERT_TEST_HMAC"
 events = ["mitigation_created", "mitigation_withdrawn"]
 [[alerts.destination]]
+name = "redirecting"
+type = "generic"
+url = "http://127.0.85.2:8080/redirect"
+events = ["mitigation_created"]
+[[alerts.destination]]
 type = "opsgenie"
 url = "http://127.0.85.2:8080/opsgenie"
 secret_env = "PREFIXD_ALERT_TEST_UNSET"
@@ -110,10 +117,11 @@ prefixes = ["203.0.113.0/24"]
     let id = v["mitigation_id"].as_str().unwrap().to_string();
     let (st, _) = d.post(&format!("/v1/mitigations/{id}/withdraw"), &json!({"reason": "over"}));
     assert_eq!(st, 200);
-    // Slack 1, PagerDuty 2 (trigger, resolve), generic 2 failures + created + withdrawn.
+    // Slack 1, PagerDuty 2 (trigger, resolve), generic 2 failures + created + withdrawn, and the
+    // redirecting destination once.
     let all = wait(Duration::from_secs(15), || {
         let s = seen.lock().unwrap().clone();
-        (s.len() >= 7).then_some(s)
+        (s.len() >= 8).then_some(s)
     })
     .unwrap_or_else(|| panic!("{:?}\n{}", seen.lock().unwrap(), d.log()));
     let on = |p: &str| all.iter().filter(|r| r.path == p).cloned().collect::<Vec<_>>();
@@ -143,6 +151,9 @@ prefixes = ["203.0.113.0/24"]
     let types: Vec<String> = generic.iter().map(|g| json_of(g)["event_type"].as_str().unwrap().to_string()).collect();
     assert_eq!(types, ["mitigation.created", "mitigation.created", "mitigation.created", "mitigation.withdrawn"]);
 
+    // A redirect is not followed (its target was never checked against the SSRF rules).
+    assert_eq!(on("/redirect").len(), 1);
+    assert!(on("/stolen").is_empty());
     // The destination with no secret was disabled: nothing was sent to it.
     assert!(on("/opsgenie").is_empty());
     // No secret in what the API shows.
@@ -155,6 +166,7 @@ prefixes = ["203.0.113.0/24"]
         r#"prefixd_alerts_sent_total{destination="generic",status="sent"} 2"#,
         r#"prefixd_alerts_sent_total{destination="pagerduty",status="sent"} 2"#,
         r#"prefixd_alerts_sent_total{destination="slack",status="sent"} 1"#,
+        r#"prefixd_alerts_sent_total{destination="redirecting",status="failed"} 1"#,
         "prefixd_alerts_dropped_total 0",
     ] {
         assert!(m.contains(line), "{line}\n{m}");

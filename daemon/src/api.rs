@@ -529,6 +529,15 @@ async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Respo
     next.run(req).await
 }
 
+/// `scheme://host[:port]` of a URL: no user, password, path, query or fragment (any of which may
+/// hold a secret).
+fn url_origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}")
+}
+
 /// A Host or Origin value that names this machine by address or as `localhost` (with or without
 /// a port; an Origin with its scheme). `null` (an opaque origin) is not local.
 fn local_host(value: &str) -> bool {
@@ -1073,7 +1082,7 @@ pub fn redacted_settings(c: &Config) -> Value {
                    "allow_private_destinations": c.alerts.allow_private_destinations,
                    "destinations": c.alerts.destinations.iter().map(|d| json!({
                        "name": d.name, "type": d.kind,
-                       "url": d.url.as_deref().map(|u| u.split('/').take(3).collect::<Vec<_>>().join("/")),
+                       "url": d.url.as_deref().map(url_origin),
                        "url_env": d.url_env, "secret_env": d.secret_env, "events": d.events,
                    })).collect::<Vec<_>>()},
     })
@@ -1101,6 +1110,8 @@ async fn put_playbooks(
     a: Ext,
     Body(p): Body<crate::playbook::Playbooks>,
 ) -> Result<Response, ApiError> {
+    // One policy change at a time: the file written and the policy running stay the same.
+    let _one = POLICY_CHANGE.lock().await;
     let policy = s.engine.shared.policy();
     let g = &policy.config.guardrails;
     let errors = p.check(g.min_ttl_seconds, g.max_ttl_seconds);
@@ -1159,6 +1170,9 @@ async fn reload(State(s): State<AppState>, a: Ext) -> Result<Response, ApiError>
     Ok(axum::Json(v).into_response())
 }
 
+/// Held by a reload and by `PUT /v1/config/playbooks` while they read, write and apply policy.
+static POLICY_CHANGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A peer change a failed reload takes back.
 enum Undo {
     /// Remove it again.
@@ -1199,9 +1213,8 @@ async fn undo_peers(sp: &speaker::Speaker, undo: Vec<Undo>) -> String {
 /// commit of the new policy fail, the peers changed so far are put back and the old policy keeps
 /// running.
 pub async fn reload_config(engine: &Handle, path: &std::path::Path, actor: Actor) -> Result<Value, ApiError> {
-    // One reload at a time (SIGHUP and the API may come together).
-    static RELOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _one = RELOADING.lock().await;
+    // One reload at a time (SIGHUP and the API may come together), nor beside a playbooks PUT.
+    let _one = POLICY_CHANGE.lock().await;
     let reloads = engine.shared.metrics.config_reloads.clone();
     let count = |status: &str| reloads.get_or_create(&crate::metrics::Status { status: status.into() }).inc();
     let p = path.to_path_buf();
@@ -1335,5 +1348,14 @@ mod tests {
         }
         assert!(!local_host("127.0.0.1.evil.example"));
         assert!(!local_host("localhost.evil.example:8080"));
+    }
+
+    #[test]
+    fn shown_urls_keep_no_secret() {
+        use super::url_origin;
+        assert_eq!(url_origin("https://u:s3cret@hook.example.com/x"), "https://hook.example.com");
+        assert_eq!(url_origin("https://hook.example.com?token=abc"), "https://hook.example.com");
+        assert_eq!(url_origin("https://hook.example.com:8443/services/T0/B0/XYZ"), "https://hook.example.com:8443");
+        assert_eq!(url_origin("https://hook.example.com#k=v"), "https://hook.example.com");
     }
 }

@@ -810,7 +810,7 @@ impl State {
     /// One event, counted in the metrics.
     fn event(&mut self, input: EventInput, actor: &Actor) -> Result<EventOutcome, (ApiError, bool)> {
         use crate::metrics::{Reason, SourceReason, SourceVector};
-        let source = input.source.clone();
+        let source = self.shared.metrics.source_label(&input.source);
         let vector =
             serde_json::to_value(input.vector).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let r = self.event_inner(input, actor);

@@ -92,7 +92,11 @@ pub struct Metrics {
     pub alerts_dropped: Counter,
     seen_messages: Mutex<HashMap<PeerMessages, u64>>,
     names: Vec<&'static str>,
+    sources: Mutex<std::collections::HashSet<String>>,
 }
+
+/// Distinct `source` label values kept; later sources are counted as `other`.
+pub const MAX_SOURCES: usize = 100;
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -141,6 +145,7 @@ impl Metrics {
             alerts_dropped: Counter::default(),
             seen_messages: Mutex::new(HashMap::new()),
             names: Vec::new(),
+            sources: Mutex::new(std::collections::HashSet::new()),
         };
         let r = &mut m.registry;
         let mut names = Vec::new();
@@ -184,6 +189,20 @@ impl Metrics {
         reg!("alerts_dropped", "Alerts dropped because the queue was full", m.alerts_dropped.clone());
         m.names = names;
         m
+    }
+
+    /// The `source` label for an event's source: itself for the first [`MAX_SOURCES`] distinct
+    /// sources, `other` after (a client chooses the value; each one would be a series for ever).
+    pub fn source_label(&self, source: &str) -> String {
+        let mut seen = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.contains(source) {
+            return source.to_string();
+        }
+        if seen.len() < MAX_SOURCES {
+            seen.insert(source.to_string());
+            return source.to_string();
+        }
+        "other".to_string()
     }
 
     /// The name of every metric registered (`prefixd_events_ingested`, ...), as declared: a

@@ -138,9 +138,16 @@ impl EventInput {
         if self.source.is_empty() || self.source.len() > MAX_TEXT {
             return Err(format!("source must be 1 to {MAX_TEXT} bytes"));
         }
+        // Shown in terminals (prefixdctl), logs and metric labels: no control characters.
+        if self.source.chars().any(char::is_control) {
+            return Err("source must not contain control characters".into());
+        }
         if let Some(id) = &self.event_id {
             if id.is_empty() || id.len() > MAX_TEXT {
                 return Err(format!("event_id must be 1 to {MAX_TEXT} bytes"));
+            }
+            if id.chars().any(char::is_control) {
+                return Err("event_id must not contain control characters".into());
             }
         }
         if let Some(c) = self.confidence {

@@ -100,6 +100,8 @@ fn table_of_bad_requests() {
         ("POST", "/v1/events", "[1,2,3]".into(), 400),
         ("POST", "/v1/events", without("timestamp"), 400),
         ("POST", "/v1/events", without("victim_ip"), 400),
+        ("POST", "/v1/events", with("source", json!("fnm\u{1b}[2J")), 400),
+        ("POST", "/v1/events", with("event_id", json!("id\nwith newline")), 400),
         ("POST", "/v1/events", with("timestamp", json!("yesterday")), 400),
         ("POST", "/v1/events", with("timestamp", json!("1969-12-31T23:59:59Z")), 400),
         ("POST", "/v1/events", with("victim_ip", json!("999.1.1.1")), 400),

@@ -601,7 +601,8 @@ async fn health_detail(State(s): State<AppState>) -> Response {
     let peers = shared.peers.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let db = read(&s, |r| r.event_count()).await;
     let all_up = peers.values().all(|st| st == "Established");
-    let healthy = db.is_ok() && all_up && !shared.stopping.load(Ordering::Relaxed);
+    let failed = shared.store_failed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let healthy = db.is_ok() && failed.is_none() && all_up && !shared.stopping.load(Ordering::Relaxed);
     let last = shared.last_reconcile.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let stats = &s.engine.store.stats;
     let commits = stats.commits.load(Ordering::Relaxed);
@@ -613,7 +614,11 @@ async fn health_detail(State(s): State<AppState>) -> Response {
         "uptime_seconds": now_ms().saturating_sub(shared.started_at) / 1000,
         "bgp_sessions": peers.iter().map(|(k, v)| (k.to_string(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
         "active_mitigations": shared.active.load(Ordering::Relaxed),
-        "database": match &db { Ok(_) => "ok".to_string(), Err(e) => e.error.clone() },
+        "database": match (&failed, &db) {
+            (Some(why), _) => format!("failing, changes refused until restart: {why}"),
+            (None, Ok(_)) => "ok".to_string(),
+            (None, Err(e)) => e.error.clone(),
+        },
         "store": {
             "commits": commits,
             "batches": stats.batches.load(Ordering::Relaxed),

@@ -56,6 +56,8 @@ pub struct Shared {
     pub events_accepted: AtomicU64,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Set when the store can no longer be written or read back: no rule changes until restart.
+    pub store_failed: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -242,6 +244,9 @@ struct State {
     batch_started: Option<std::time::Instant>,
     /// A failed commit asks for the in-memory state to be rebuilt from the store.
     reload_tx: mpsc::UnboundedSender<()>,
+    /// Why the store can no longer be used: every change is refused (503), nothing expires or is
+    /// reconciled, and the routers keep the rules they have until prefixd is restarted.
+    failed: Option<String>,
     // Per batch:
     writes: Vec<Write>,
     routes: BTreeMap<Nlri, Option<Route>>,
@@ -265,10 +270,12 @@ pub fn start(
         started_at: now,
         events_accepted: AtomicU64::new(0),
         metrics: Arc::new(crate::metrics::Metrics::new()),
+        store_failed: Mutex::new(None),
     });
     store.observe_commits(shared.metrics.store_commit.clone());
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
     let mut st = State {
+        failed: None,
         batch_started: None,
         reload_tx,
         shared: shared.clone(),
@@ -309,7 +316,44 @@ async fn run(
     let mut stop: Option<oneshot::Sender<()>> = None;
     loop {
         tokio::select! {
+            // Timers and failures before requests: a steady stream of requests must not hold back
+            // expiry, reconciliation or the reload after a failed commit.
             biased;
+            Some(()) = reload_rx.recv() => {
+                // A commit failed: what was decided in memory for it was answered 500, so forget it
+                // and take the store's word; reconciliation then corrects the routers. First let
+                // the batches queued behind it settle, and check the store still commits: a store
+                // that failed for good (redb refuses everything after an I/O error) must not be
+                // read as "nothing is active" and withdraw every rule from the routers.
+                while reload_rx.try_recv().is_ok() {}
+                let probe = st.store.commit(Vec::new()).await;
+                while reload_rx.try_recv().is_ok() {}
+                match probe.map_err(|e| e.to_string()).and_then(|()| st.load().map_err(|e| e.to_string())) {
+                    Ok(()) => {
+                        warn!("a commit failed: state reloaded from the store");
+                        next_reconcile = tokio::time::Instant::now();
+                    }
+                    Err(e) => st.fail(&e),
+                }
+            }
+            () = tokio::time::sleep_until(next_reconcile), if st.failed.is_none() => {
+                st.reconcile().await;
+                next_reconcile = tokio::time::Instant::now() + interval(&st);
+            }
+            _ = tick.tick(), if st.failed.is_none() => {
+                let t = std::time::Instant::now();
+                st.tick(now_ms());
+                st.flush(Vec::new());
+                if t.elapsed() > Duration::from_millis(50) {
+                    warn!(ms = t.elapsed().as_millis(), active = st.active.len(), "slow expiry tick");
+                }
+            }
+            Some(e) = async { match speaker_events.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
+                if st.peer_event(&e) {
+                    // The initial table is on its way; compare once it has had time to go.
+                    next_reconcile = next_reconcile.min(tokio::time::Instant::now() + Duration::from_secs(2));
+                }
+            }
             r = rx.recv() => {
                 let Some(first) = r else { break };
                 let t = std::time::Instant::now();
@@ -342,34 +386,6 @@ async fn run(
                     let _ = st.store.commit(Vec::new()).await;
                     let _ = done.send(());
                     break;
-                }
-            }
-            Some(()) = reload_rx.recv() => {
-                // A commit failed: what was decided in memory for it was answered 500, so forget it
-                // and take the store's word; reconciliation then corrects the routers.
-                while reload_rx.try_recv().is_ok() {}
-                match st.load() {
-                    Ok(()) => warn!("a commit failed: state reloaded from the store"),
-                    Err(e) => tracing::error!("a commit failed and the store cannot be read: {e}"),
-                }
-                next_reconcile = tokio::time::Instant::now();
-            }
-            () = tokio::time::sleep_until(next_reconcile) => {
-                st.reconcile().await;
-                next_reconcile = tokio::time::Instant::now() + interval(&st);
-            }
-            _ = tick.tick() => {
-                let t = std::time::Instant::now();
-                st.tick(now_ms());
-                st.flush(Vec::new());
-                if t.elapsed() > Duration::from_millis(50) {
-                    warn!(ms = t.elapsed().as_millis(), active = st.active.len(), "slow expiry tick");
-                }
-            }
-            Some(e) = async { match speaker_events.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => {
-                if st.peer_event(&e) {
-                    // The initial table is on its way; compare once it has had time to go.
-                    next_reconcile = next_reconcile.min(tokio::time::Instant::now() + Duration::from_secs(2));
                 }
             }
         }
@@ -476,7 +492,14 @@ enum Relation {
 
 impl State {
     fn load(&mut self) -> Result<(), crate::store::StoreError> {
+        // Everything is read before anything is replaced: a read that fails half-way leaves the
+        // state as it was.
         let r = self.store.read()?;
+        let mitigations = r.all_mitigations()?;
+        let event_keys = r.event_keys()?;
+        let safelist = r.safelist()?;
+        let audit_seq = r.last_audit_id()?;
+        drop(r);
         let now = now_ms();
         self.shared.metrics.mitigations_active.clear();
         self.active.clear();
@@ -485,14 +508,14 @@ impl State {
         self.per_family = [0, 0];
         self.desired.clear();
         self.nlri_of.clear();
-        for m in r.all_mitigations()? {
+        for m in mitigations {
             if m.status.is_active() {
                 self.index(m);
             }
         }
-        self.event_keys = r.event_keys()?.into_iter().collect();
-        self.safelist = r.safelist()?.into_iter().map(|s| (s.prefix.clone(), s)).collect();
-        self.audit_seq = r.last_audit_id()?;
+        self.event_keys = event_keys.into_iter().collect();
+        self.safelist = safelist.into_iter().map(|s| (s.prefix.clone(), s)).collect();
+        self.audit_seq = audit_seq;
         info!(active = self.active.len(), events = self.event_keys.len(), "desired set loaded from the store");
         // Expired while we were down: withdrawn (and recorded) by the first tick.
         self.tick(now);
@@ -679,7 +702,42 @@ impl State {
         });
     }
 
+    /// The store failed for good: stop changing anything, say so everywhere.
+    fn fail(&mut self, why: &str) {
+        tracing::error!(
+            "the store can no longer be written or read ({why}): every change is refused until prefixd is \
+             restarted; the routers keep the rules they have"
+        );
+        self.routes.clear();
+        self.writes.clear();
+        *self.shared.store_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.to_string());
+        self.failed = Some(why.to_string());
+    }
+
+    /// The answer to any change while the store is failing.
+    fn refuse(r: Request, why: &str) -> Finisher {
+        let e =
+            || ApiError::new(503, format!("the store is failing ({why}); restart prefixd")).with("retryable", false);
+        match r {
+            Request::Event(_, _, reply) => immediate(reply, e()),
+            Request::Batch(inputs, _, reply) => {
+                let _ = reply.send(inputs.iter().map(|_| Err(e())).collect());
+                Box::new(|_| {})
+            }
+            Request::Create(_, _, reply) => immediate(reply, e()),
+            Request::Withdraw(_, _, _, reply) => immediate(reply, e()),
+            Request::BulkWithdraw(_, _, reply) => immediate(reply, e()),
+            Request::SafelistAdd(_, _, reply) => immediate(reply, e()),
+            Request::SafelistRemove(_, _, reply) => immediate(reply, e()),
+            Request::SetPolicy(_, _, _, reply) => immediate(reply, e()),
+            Request::Reconcile(_) | Request::Stop(_) => Box::new(|_| {}),
+        }
+    }
+
     fn handle(&mut self, r: Request) -> Finisher {
+        if let Some(why) = &self.failed {
+            return Self::refuse(r, why);
+        }
         // Requests already queued when the daemon starts stopping are decided and committed: the
         // API refuses new changes with 503 from that moment.
         match r {
@@ -760,10 +818,18 @@ impl State {
                 finisher(reply, Ok(()))
             }
             Request::SetPolicy(policy, what, actor, reply) => {
-                *self.shared.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+                let old =
+                    std::mem::replace(&mut *self.shared.policy.write().unwrap_or_else(|p| p.into_inner()), policy);
                 let target = if what == "playbooks_updated" { "playbooks" } else { "config" };
                 self.audit(&actor, what, ("config", target), Value::Null);
-                finisher(reply, Ok(()))
+                // No policy without its audit record: a failed commit puts the old one back.
+                let shared = self.shared.clone();
+                Box::new(move |stored: Result<(), ApiError>| {
+                    if stored.is_err() {
+                        *shared.policy.write().unwrap_or_else(|p| p.into_inner()) = old;
+                    }
+                    let _ = reply.send(stored);
+                })
             }
             Request::Reconcile(_) | Request::Stop(_) => Box::new(|_| {}),
         }
@@ -1526,7 +1592,7 @@ impl State {
             dry_run: !self.enforced(),
             ..Default::default()
         };
-        let Some(speaker) = self.speaker.clone() else {
+        let Some(speaker) = self.speaker.clone().filter(|_| self.failed.is_none()) else {
             self.record(report.clone());
             return report;
         };

@@ -106,6 +106,8 @@ pub struct CommitStats {
     pub batches: AtomicU64,
     /// Total commit time in microseconds.
     pub micros: AtomicU64,
+    /// Fault injection for tests: this many coming commits fail (`u64::MAX`: all of them).
+    inject_failures: AtomicU64,
 }
 
 /// The store. Cheap to clone.
@@ -207,6 +209,12 @@ impl Store {
         }
     }
 
+    /// Fault injection for tests: the next `n` commits fail as an I/O error would make them
+    /// fail, `u64::MAX` every commit from now on (as redb does after an I/O error), 0 none.
+    pub fn inject_commit_failures(&self, n: u64) {
+        self.stats.inject_failures.store(n, Ordering::Relaxed);
+    }
+
     /// Writes and waits until they are durable.
     pub async fn commit(&self, writes: Vec<Write>) -> Result<(), Arc<StoreError>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -285,7 +293,19 @@ fn committer(
             }
         }
         let t = Instant::now();
-        let result = apply(db, &batches).map_err(Arc::new);
+        let injected = stats
+            .inject_failures
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| match n {
+                0 => None,
+                u64::MAX => Some(u64::MAX),
+                n => Some(n - 1),
+            })
+            .is_ok();
+        let result = if injected {
+            Err(Arc::new(StoreError::Db(redb::StorageError::Io(std::io::Error::other("injected failure")).into())))
+        } else {
+            apply(db, &batches).map_err(Arc::new)
+        };
         let micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.batches.fetch_add(batches.len() as u64, Ordering::Relaxed);

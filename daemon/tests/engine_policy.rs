@@ -212,3 +212,48 @@ async fn safelist_withdraws_refused_ids_stay_free_strict_never_escalates_manual_
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_commit_is_forgotten_and_a_failed_store_changes_nothing() {
+    use std::sync::atomic::Ordering;
+    let (h, dir) = start("fail", |_| {});
+    event(&h, "203.0.113.1", &[53], "a", json!({})).await.unwrap();
+    // One commit fails: its event is answered 500 and forgotten (the engine reloads the store),
+    // so the detector's retry is accepted, not a duplicate.
+    h.store.inject_commit_failures(1);
+    assert_eq!(event(&h, "203.0.113.2", &[53], "b", json!({})).await.unwrap_err().status, 500);
+    // The reload comes before the engine's next request; wait for it (bounded).
+    for _ in 0..100 {
+        if h.shared.active.load(Ordering::Relaxed) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(h.shared.active.load(Ordering::Relaxed), 1);
+    assert_eq!(event(&h, "203.0.113.2", &[53], "b", json!({})).await.unwrap().status, "accepted");
+    // A policy change whose audit record fails to commit does not stay in force.
+    let mut next = (*h.shared.policy()).clone();
+    next.config.guardrails.kill_switch = true;
+    h.store.inject_commit_failures(1);
+    let e = h.call(|r| Request::SetPolicy(Arc::new(next), "config_reloaded", Actor::system(), r)).await.unwrap_err();
+    assert_eq!(e.status, 500);
+    assert!(!h.shared.policy().config.guardrails.kill_switch);
+    // (Its reload is done before the next request is decided.)
+    event(&h, "203.0.113.3", &[53], "c", json!({})).await.unwrap();
+    assert_eq!(h.shared.active.load(Ordering::Relaxed), 3);
+    assert!(h.shared.store_failed.lock().unwrap().is_none());
+
+    // The store fails for good (redb refuses every commit after an I/O error): the engine does
+    // not read it as empty and withdraw everything; it refuses every change with 503.
+    h.store.inject_commit_failures(u64::MAX);
+    assert_eq!(event(&h, "203.0.113.4", &[53], "d", json!({})).await.unwrap_err().status, 500);
+    let e = event(&h, "203.0.113.5", &[53], "e", json!({})).await.unwrap_err();
+    assert_eq!(e.status, 503, "{e:?}");
+    assert!(h.shared.store_failed.lock().unwrap().as_deref().is_some_and(|w| w.contains("injected")));
+    // a, b and c stay wanted (and d, decided before its commit failed, until a restart reads
+    // the store again); nothing expires or is withdrawn meanwhile.
+    assert_eq!(h.shared.active.load(Ordering::Relaxed), 4);
+    let all = h.store.read().unwrap().all_mitigations().unwrap();
+    assert_eq!(all.iter().filter(|m| m.status.is_active()).count(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

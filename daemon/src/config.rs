@@ -20,6 +20,9 @@ pub enum Mode {
     Enforced,
 }
 
+/// The longest duration any setting may have: ten years, in seconds.
+pub const MAX_DURATION_SECONDS: u64 = 10 * 365 * 86_400;
+
 /// `[http]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -792,8 +795,20 @@ impl Config {
         if self.pop.is_empty() {
             return Err("pop: must not be empty".into());
         }
-        if t.reconciliation_interval_seconds == 0 {
-            return Err("timers.reconciliation_interval_seconds: must be at least 1".into());
+        // Durations become milliseconds added to the clock: bound them so nothing wraps.
+        for (key, v) in [
+            ("guardrails.max_ttl_seconds", g.max_ttl_seconds),
+            ("timers.correlation_window_seconds", t.correlation_window_seconds),
+            ("timers.quiet_period_seconds", t.quiet_period_seconds),
+            ("escalation.min_persistence_seconds", self.escalation.min_persistence_seconds),
+            ("escalation.max_escalated_duration_seconds", self.escalation.max_escalated_duration_seconds),
+        ] {
+            if v > MAX_DURATION_SECONDS {
+                return Err(format!("{key}: {v} is more than {MAX_DURATION_SECONDS} (ten years)"));
+            }
+        }
+        if t.reconciliation_interval_seconds == 0 || t.reconciliation_interval_seconds > 86_400 {
+            return Err("timers.reconciliation_interval_seconds: must be between 1 and 86400".into());
         }
         if !(0.0..=1.0).contains(&self.escalation.min_confidence) {
             return Err("escalation.min_confidence: must be between 0 and 1".into());
@@ -888,6 +903,10 @@ mod tests {
         assert!(c.check().unwrap_err().contains("ipv4-flowspek"));
         let c: Config = toml::from_str("[http]\nmax_batch_events = 2000\n[http.rate_limit]\nburst = 1000\n").unwrap();
         assert!(c.check().unwrap_err().contains("never pass"));
+        let c: Config = toml::from_str("[guardrails]\nmax_ttl_seconds = 9223372036854775807\n").unwrap();
+        assert!(c.check().unwrap_err().contains("guardrails.max_ttl_seconds"));
+        let c: Config = toml::from_str("[timers]\nreconciliation_interval_seconds = 9999999999\n").unwrap();
+        assert!(c.check().unwrap_err().contains("reconciliation_interval_seconds"));
         let c: Config = toml::from_str("[http]\nmax_batch_events = 1000\n[http.rate_limit]\nburst = 1000\n").unwrap();
         assert_eq!(c.check(), Ok(()));
     }

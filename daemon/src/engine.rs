@@ -392,6 +392,12 @@ async fn run(
     }
 }
 
+/// The reason of a mitigation a wider one replaced, before the new one's id.
+const REPLACED_BY: &str = "replaced by ";
+
+/// The playbook name of an operator's mitigation.
+const MANUAL: &str = "manual";
+
 /// Runs once the batch is durable (or failed).
 type Finisher = Box<dyn FnOnce(Result<(), ApiError>) + Send>;
 
@@ -590,7 +596,7 @@ impl State {
 
     fn index_with_route(&mut self, m: Mitigation, route: Option<Route>) {
         self.shared.metrics.mitigations_active.get_or_create(&Self::action_pop(&m)).inc();
-        let manual = m.playbook == "manual";
+        let manual = m.playbook == MANUAL;
         if let Some(n) = self.per_family.get_mut(usize::from(m.victim_ip.is_ipv6())) {
             *n += 1;
         }
@@ -999,9 +1005,31 @@ impl State {
         let Some(r) = self.event_keys.get(&event_key(&input.source, id)).cloned() else {
             return ("not_found", None, None);
         };
-        let Some(mid) = r.mitigation_id else { return ("no_active_mitigation", None, None) };
-        if !self.active.contains_key(&mid) {
-            return ("no_active_mitigation", Some(mid), None);
+        let Some(mut mid) = r.mitigation_id else { return ("no_active_mitigation", None, None) };
+        // Its mitigation may have been replaced by a wider one (a superset event): the unban ends
+        // the one that took its place. A few hops at most.
+        for _ in 0..8 {
+            if self.active.contains_key(&mid) {
+                break;
+            }
+            let next = self
+                .store
+                .read()
+                .ok()
+                .and_then(|r| r.mitigation(&mid).ok().flatten())
+                .and_then(|m| m.reason.as_deref().and_then(|x| x.strip_prefix(REPLACED_BY)).map(str::to_string));
+            match next {
+                Some(n) => mid = n,
+                None => break,
+            }
+        }
+        match self.active.get(&mid) {
+            None => return ("no_active_mitigation", Some(mid), None),
+            // The event only found an operator's rule in place: a detector's unban does not end it.
+            Some(m) if m.playbook == MANUAL => {
+                return ("no_active_mitigation", Some(mid), Some("manual_mitigation_kept"))
+            }
+            Some(_) => {}
         }
         match self.end(&mid, MitigationStatus::Withdrawn, &format!("unban from {}", input.source), actor, now, true) {
             Some(_) => ("withdrawn", Some(mid), None),
@@ -1178,7 +1206,7 @@ impl State {
         let started = held.iter().map(|m| m.attack_started_at).min().unwrap_or(now).min(attack_started);
         let id = new_id();
         for old in &replaced {
-            self.end(old, MitigationStatus::Withdrawn, &format!("replaced by {id}"), actor, now, false);
+            self.end(old, MitigationStatus::Withdrawn, &format!("{REPLACED_BY}{id}"), actor, now, false);
         }
         let prefix = format!("{}/{}", input.victim_ip, if input.victim_ip.is_ipv6() { 128 } else { 32 });
         let m = Mitigation {
@@ -1311,7 +1339,15 @@ impl State {
             return Err(refuse(ev, Refusal::Ttl { ttl, min: g.min_ttl_seconds, max: g.max_ttl_seconds }));
         }
         if let Some(p) = ports {
-            m.dst_ports = p;
+            // Widened to both events' ports, unless that makes a new rule while the kill switch
+            // is on, or the very rule another mitigation (an operator's) already has: then the
+            // rule stays as it is and only its time is extended.
+            let mut wider = m.clone();
+            wider.dst_ports = p;
+            let taken = route_of(&wider).ok().is_some_and(|r| self.desired.get(&r.nlri).is_some_and(|(o, _)| o != id));
+            if !taken && !g.kill_switch {
+                m.dst_ports = wider.dst_ports;
+            }
         }
         m.expires_at = m.expires_at.max(now + ttl * 1000);
         m.updated_at = now;
@@ -1458,7 +1494,7 @@ impl State {
             dst_ports: spec.dst_ports.clone(),
             rule: rule.to_string(),
             nlri: hex(route.nlri.bytes()),
-            playbook: "manual".into(),
+            playbook: MANUAL.into(),
             step: 0,
             created_at: now,
             updated_at: now,

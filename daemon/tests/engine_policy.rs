@@ -85,6 +85,10 @@ async fn correlation_superset_subset_overlap_disjoint() {
     assert_eq!(mitigation(&h, d.mitigation_id.as_deref().unwrap()).status.as_str(), "withdrawn");
     assert!(mitigation(&h, &a_id).reason.unwrap().starts_with("replaced by"));
     assert_eq!(h.shared.active.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // The unban of an event whose mitigation was replaced ends the one that replaced it.
+    let un = event(&h, "203.0.113.1", &[], "a", json!({"action": "unban"})).await.unwrap();
+    assert_eq!((un.status.as_str(), un.mitigation_id.as_deref()), ("withdrawn", e.mitigation_id.as_deref()));
+    assert_eq!(h.shared.active.load(std::sync::atomic::Ordering::Relaxed), 0);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -210,6 +214,22 @@ async fn safelist_withdraws_refused_ids_stay_free_strict_never_escalates_manual_
         (same.status.as_str(), same.reason.as_deref(), same.mitigation_id.as_deref()),
         ("accepted_no_mitigation", Some("covered_by_manual_mitigation"), Some(m.mitigation_id.as_str()))
     );
+    // ... and its unban does not end the operator's mitigation.
+    let un = event(&h, "203.0.113.9", &[53], "y", json!({"action": "unban"})).await.unwrap();
+    assert_eq!((un.status.as_str(), un.reason.as_deref()), ("no_active_mitigation", Some("manual_mitigation_kept")));
+    assert_eq!(mitigation(&h, &m.mitigation_id).status.as_str(), "active");
+    // An overlap whose union would be exactly an operator's rule: the detector's mitigation is
+    // extended in time but keeps its ports, and the operator's rule stays the operator's.
+    let manual: prefixd::engine::ManualInput = serde_json::from_value(json!({"reason": "by hand",
+        "victim_ip": "203.0.113.10", "protocol": "udp", "dst_ports": [53, 80, 443], "action": "discard", "ttl_seconds": 60}))
+    .unwrap();
+    let op = h.call(|r| Request::Create(Box::new(manual), Actor::system(), r)).await.unwrap();
+    let auto = event(&h, "203.0.113.10", &[53, 80], "o1", json!({})).await.unwrap();
+    let auto_id = auto.mitigation_id.clone().unwrap();
+    let over = event(&h, "203.0.113.10", &[80, 443], "o2", json!({})).await.unwrap();
+    assert_eq!((over.status.as_str(), over.mitigation_id.as_deref()), ("extended", Some(auto_id.as_str())));
+    assert_eq!(mitigation(&h, &auto_id).dst_ports, vec![53, 80]);
+    assert_eq!(mitigation(&h, &op.mitigation_id).status.as_str(), "active");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -64,6 +64,10 @@ pub async fn serve(
             },
             () = stopped => return,
         };
+        // Answers are small and go at once: no Nagle delay waiting for the client's ACK.
+        if let Err(e) = tcp.set_nodelay(true) {
+            debug!(%from, "TCP_NODELAY: {e}");
+        }
         let (acceptor, app, stop) = (acceptor.clone(), app.clone(), stop.clone());
         tokio::spawn(async move {
             let _permit = permit;

@@ -86,12 +86,19 @@ pub fn forbidden(ip: IpAddr) -> bool {
     }
 }
 
-/// ureq's resolver, refusing a name that resolves to a [`forbidden`] address at connect time.
-/// (`ureq::unversioned` may change between ureq's minor versions; Cargo.lock pins it.)
+/// ureq's resolver, refusing a name that resolves to a [`forbidden`] address at connect time:
+/// every attempt is checked against the addresses it really connects to, so a name that answers
+/// differently later (DNS rebinding) is caught too. (`ureq::unversioned` may change between ureq's
+/// minor versions; Cargo.lock pins it.)
 #[derive(Debug)]
 struct CheckedResolver {
     allow_private: bool,
 }
+
+/// The resolver's refusal, recognised in [`send`].
+#[derive(Debug, thiserror::Error)]
+#[error("resolves to {0}, a loopback, private or reserved address")]
+struct Forbidden(IpAddr);
 
 impl ureq::unversioned::resolver::Resolver for CheckedResolver {
     fn resolve(
@@ -104,7 +111,7 @@ impl ureq::unversioned::resolver::Resolver for CheckedResolver {
         if let Some(bad) = addrs.iter().find(|a| !self.allow_private && forbidden(a.ip())) {
             return Err(ureq::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::PermissionDenied,
-                format!("resolves to {}, a loopback, private or reserved address", bad.ip()),
+                Forbidden(bad.ip()),
             )));
         }
         Ok(addrs)
@@ -286,35 +293,33 @@ fn requests(t: &Target, a: &Alert) -> Vec<Outgoing> {
     }
 }
 
-/// Sends one request with retries; the outcome for the metrics. The URL's addresses are checked
-/// again before every attempt (a name may resolve elsewhere than it did at start).
-fn send(
-    url: &str,
-    headers: &[(&'static str, String)],
-    body: &[u8],
-    attempts: u32,
-    base: Duration,
-    allow_private: bool,
-) -> &'static str {
-    // Redirects are not followed (their target was never checked), and the addresses the
-    // connection actually uses are checked again as they are resolved, so a name that changes
-    // its answer after `check_url` (DNS rebinding) is refused too.
+/// The agent every alert is sent with: redirects are not followed (their target was never
+/// checked), and the addresses each connection resolves are checked ([`CheckedResolver`]).
+fn agent(allow_private: bool) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
         .max_redirects(0)
         .build();
-    let agent = ureq::Agent::with_parts(
+    ureq::Agent::with_parts(
         config,
         ureq::unversioned::transport::DefaultConnector::default(),
         CheckedResolver { allow_private },
-    );
+    )
+}
+
+/// Sends one request with retries; the outcome for the metrics. A destination whose name now
+/// resolves to a forbidden address is `refused`, not retried.
+fn send(
+    agent: &ureq::Agent,
+    url: &str,
+    headers: &[(&'static str, String)],
+    body: &[u8],
+    attempts: u32,
+    base: Duration,
+) -> &'static str {
     let mut delay = base;
     for attempt in 1..=attempts {
-        if let Err(e) = check_url(url, allow_private) {
-            warn!("alert not sent: {e}");
-            return "refused";
-        }
         let mut r = agent.post(url).header("content-type", "application/json");
         for (k, v) in headers {
             r = r.header(*k, v);
@@ -330,6 +335,10 @@ fn send(
                 return "failed";
             }
             Ok(resp) => warn!(status = resp.status().as_u16(), attempt, "alert destination error"),
+            Err(ureq::Error::Io(e)) if e.get_ref().is_some_and(|i| i.is::<Forbidden>()) => {
+                warn!("alert not sent: {e}");
+                return "refused";
+            }
             Err(e) => warn!(attempt, "alert not delivered: {e}"),
         }
         if attempt < attempts {
@@ -380,17 +389,18 @@ pub fn start(config: &Alerts, store: Store, metrics: Arc<Metrics>, pop: String) 
             }
         }
     });
-    let (attempts, base, private) =
-        (config.max_attempts, Duration::from_millis(config.retry_base_ms), config.allow_private_destinations);
+    let (attempts, base) = (config.max_attempts, Duration::from_millis(config.retry_base_ms));
+    let agent = agent(config.allow_private_destinations);
     tokio::spawn(async move {
         while let Some(a) = rx.recv().await {
-            let (store, targets, metrics, pop) = (store.clone(), targets.clone(), metrics.clone(), pop.clone());
+            let (store, targets, metrics, pop, agent) =
+                (store.clone(), targets.clone(), metrics.clone(), pop.clone(), agent.clone());
             // One alert at a time, in order, so a resolve never overtakes its trigger.
             let _ = tokio::task::spawn_blocking(move || {
                 let alert = alert_of(&a, &store, &pop);
                 for t in targets.iter().filter(|t| t.events.contains(&a.action)) {
                     for (url, headers, body) in requests(t, &alert) {
-                        let status = send(&url, &headers, &body, attempts, base, private);
+                        let status = send(&agent, &url, &headers, &body, attempts, base);
                         let l =
                             crate::metrics::DestinationStatus { destination: t.name.clone(), status: status.into() };
                         metrics.alerts_sent.get_or_create(&l).inc();
@@ -442,6 +452,9 @@ mod tests {
         assert!(check_url("https://[::1]:8443/x", false).is_err());
         assert!(check_url("https://user@10.0.0.1/x", false).is_err());
         assert!(check_url("http://127.0.0.1:9/x", true).is_ok());
+        // At send time the connection's own resolution is checked: `refused` (any other error is
+        // retried and ends `failed`), and nothing leaves (the resolver refuses before a connect).
+        assert_eq!(send(&agent(false), "https://127.0.0.1:9/x", &[], b"{}", 3, Duration::from_millis(1)), "refused");
     }
 
     #[test]

@@ -167,15 +167,11 @@ pub async fn run(config_path: Option<PathBuf>) -> Result<(), StartError> {
     let app = crate::api::router(state, &cfg);
     let shared = engine.shared.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let cfg_http = cfg.http.clone();
-    let server = tokio::spawn(async move {
-        let rx = stop_rx;
-        let limits = crate::server::Limits {
-            max_connections: cfg_http.max_connections,
-            header_timeout: Duration::from_secs(cfg_http.header_timeout_seconds),
-        };
-        crate::server::serve(listener, tls, app, limits, rx).await;
-    });
+    let limits = crate::server::Limits {
+        max_connections: cfg.http.max_connections,
+        header_timeout: Duration::from_secs(cfg.http.header_timeout_seconds),
+    };
+    let server = tokio::spawn(crate::server::serve(listener, tls, app, limits, stop_rx));
     #[cfg(unix)]
     {
         let engine = engine.clone();

@@ -265,35 +265,38 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// Reads a PEM file's certificates and, when `key`, its private key. A file that cannot be read
-/// or holds none of what is asked is a usage error.
-fn pem(path: &std::path::Path, key: bool) -> Result<(Vec<Certificate<'static>>, Option<PrivateKey<'static>>), Failure> {
+/// The items of a PEM file; a file that cannot be read or parsed is a usage error.
+fn pem(path: &std::path::Path) -> Result<Vec<PemItem<'static>>, Failure> {
     let bytes = std::fs::read(path).map_err(|e| fail(2, format!("{}: {e}", path.display())))?;
-    let (mut certs, mut found) = (Vec::new(), None);
-    for item in ureq::tls::parse_pem(&bytes) {
-        match item.map_err(|e| fail(2, format!("{}: {e}", path.display())))? {
-            PemItem::Certificate(c) => certs.push(c),
-            PemItem::PrivateKey(k) => found = found.or(Some(k)),
-            _ => {}
-        }
+    ureq::tls::parse_pem(&bytes).collect::<Result<_, _>>().map_err(|e| fail(2, format!("{}: {e}", path.display())))
+}
+
+/// The certificates of a PEM file, at least one.
+fn pem_certs(path: &std::path::Path) -> Result<Vec<Certificate<'static>>, Failure> {
+    let certs: Vec<_> =
+        pem(path)?.into_iter().filter_map(|i| if let PemItem::Certificate(c) = i { Some(c) } else { None }).collect();
+    if certs.is_empty() {
+        return Err(fail(2, format!("{}: no certificate in this PEM file", path.display())));
     }
-    match (key, &found, certs.is_empty()) {
-        (true, None, _) => Err(fail(2, format!("{}: no private key in this PEM file", path.display()))),
-        (false, _, true) => Err(fail(2, format!("{}: no certificate in this PEM file", path.display()))),
-        _ => Ok((certs, found)),
-    }
+    Ok(certs)
+}
+
+/// The first private key of a PEM file.
+fn pem_key(path: &std::path::Path) -> Result<PrivateKey<'static>, Failure> {
+    pem(path)?
+        .into_iter()
+        .find_map(|i| if let PemItem::PrivateKey(k) = i { Some(k) } else { None })
+        .ok_or_else(|| fail(2, format!("{}: no private key in this PEM file", path.display())))
 }
 
 /// TLS settings from `--ca-cert`, `--client-cert` and `--client-key`.
 fn tls_config(cli: &Cli) -> Result<TlsConfig, Failure> {
     let mut tls = TlsConfig::builder();
     if let Some(ca) = &cli.ca_cert {
-        tls = tls.root_certs(RootCerts::new_with_certs(&pem(ca, false)?.0));
+        tls = tls.root_certs(RootCerts::new_with_certs(&pem_certs(ca)?));
     }
     if let (Some(cert), Some(key)) = (&cli.client_cert, &cli.client_key) {
-        let chain = pem(cert, false)?.0;
-        let key = pem(key, true)?.1.ok_or_else(|| fail(2, "no private key"))?;
-        tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+        tls = tls.client_cert(Some(ClientCert::new_with_certs(&pem_certs(cert)?, pem_key(key)?)));
     }
     Ok(tls.build())
 }

@@ -13,25 +13,23 @@ use common::{agent, all_events, event, Daemon};
 
 #[test]
 fn many_clients_lose_no_accepted_event() {
-    let config = r#"
+    let config = &format!(
+        r#"
 [http]
 listen = "127.0.77.1:8080"
 max_batch_events = 200
 [http.rate_limit]
 events_per_second = 200
 burst = 200
-[quotas]
-max_active_per_customer = 1000000
-max_active_per_pop = 1000000
-max_active_global = 1000000
-max_new_per_minute = 10000000
-max_announcements_per_peer = 1000000
+{quotas}
 [storage]
 path = "@DIR@/prefixd.redb"
 [[inventory.customers]]
 customer_id = "c"
 prefixes = ["198.18.0.0/15"]
-"#;
+"#,
+        quotas = common::UNLIMITED_QUOTAS
+    );
     let d = Daemon::start("hammer", "127.0.77.1:8080", config);
     let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let limited = Arc::new(AtomicU64::new(0));

@@ -72,21 +72,19 @@ prefixes = ["203.0.113.0/24"]
 
 #[test]
 fn a_long_backlog_comes_in_parts() {
-    let config = r#"
+    let config = &format!(
+        r#"
 [http]
 listen = "127.0.80.2:8080"
-[quotas]
-max_active_per_customer = 1000000
-max_active_per_pop = 1000000
-max_active_global = 1000000
-max_new_per_minute = 10000000
-max_announcements_per_peer = 1000000
+{quotas}
 [storage]
 path = "@DIR@/prefixd.redb"
 [[inventory.customers]]
 customer_id = "c1"
 prefixes = ["198.18.0.0/16"]
-"#;
+"#,
+        quotas = common::UNLIMITED_QUOTAS
+    );
     let d = Daemon::start("stream-backlog", "127.0.80.2:8080", config);
     // 6,000 events, two audit records each: more than one connection replays (10,000).
     for b in 0..6u32 {

@@ -203,6 +203,15 @@ pub fn bird_rules(bird: &interop_harness::Bird) -> String {
     format!("{}{}", bird.birdc("show route all table flowtab4"), bird.birdc("show route all table flowtab6"))
 }
 
+/// A `[quotas]` section no load test reaches.
+pub const UNLIMITED_QUOTAS: &str = "[quotas]
+max_active_per_customer = 1000000
+max_active_per_pop = 1000000
+max_active_global = 1000000
+max_new_per_minute = 10000000
+max_announcements_per_peer = 1000000
+";
+
 pub fn event(victim: &str, vector: &str, ports: &[u16], id: &str) -> Value {
     serde_json::json!({
         "timestamp": "2026-11-25T10:00:00Z",
